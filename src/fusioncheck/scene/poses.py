@@ -1,0 +1,100 @@
+"""Ego poses over time, interpolated at any timestamp."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fusioncheck.errors import TimeRangeError, check_shape
+from fusioncheck.geometry import quaternion
+from fusioncheck.geometry.se3 import SE3
+from fusioncheck.typing import FloatArray, IntArray
+
+
+@dataclass(frozen=True, eq=False)
+class PoseTrack:
+    """Poses ``global_from_ego`` sampled at increasing timestamps.
+
+    Attributes:
+        timestamps_us: ``(N,)`` int64, microseconds, strictly increasing.
+        translations_m: ``(N, 3)`` float64, ego origin in the global frame.
+        quats_wxyz: ``(N, 4)`` float64 unit quaternions, ego axes in the global frame.
+    """
+
+    timestamps_us: IntArray
+    translations_m: FloatArray
+    quats_wxyz: FloatArray
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.timestamps_us, dtype=np.int64).reshape(-1)
+        tr = np.asarray(self.translations_m, dtype=np.float64)
+        q = np.asarray(self.quats_wxyz, dtype=np.float64)
+        check_shape("translations_m", tr, (t.size, 3))
+        check_shape("quats_wxyz", q, (t.size, 4))
+        if t.size == 0:
+            raise ValueError("a pose track needs at least one pose")
+        if np.any(np.diff(t) <= 0):
+            raise ValueError("pose timestamps must be strictly increasing")
+        object.__setattr__(self, "timestamps_us", t)
+        object.__setattr__(self, "translations_m", tr)
+        object.__setattr__(self, "quats_wxyz", quaternion.normalize(q))
+
+    @staticmethod
+    def from_unsorted(timestamps_us: IntArray, translations_m: FloatArray, quats_wxyz: FloatArray) -> PoseTrack:
+        """Build a track from poses in any order; of poses sharing a timestamp the first is kept."""
+        t = np.asarray(timestamps_us, dtype=np.int64).reshape(-1)
+        order = np.argsort(t, kind="stable")
+        t_sorted = t[order]
+        keep = np.ones(t_sorted.size, dtype=bool)
+        keep[1:] = np.diff(t_sorted) > 0
+        idx = order[keep]
+        return PoseTrack(t[idx], np.asarray(translations_m)[idx], np.asarray(quats_wxyz)[idx])
+
+    @property
+    def start_us(self) -> int:
+        """First covered timestamp, microseconds."""
+        return int(self.timestamps_us[0])
+
+    @property
+    def end_us(self) -> int:
+        """Last covered timestamp, microseconds."""
+        return int(self.timestamps_us[-1])
+
+    def covers(self, timestamp_us: float) -> bool:
+        """True when ``timestamp_us`` lies within the covered time range (inclusive)."""
+        return self.start_us <= timestamp_us <= self.end_us
+
+    def at(self, timestamp_us: float) -> SE3:
+        """``global_from_ego`` at ``timestamp_us``: slerp of rotation, linear translation.
+
+        Raises:
+            TimeRangeError: when ``timestamp_us`` lies outside ``[start_us, end_us]``.
+        """
+        if not self.covers(timestamp_us):
+            raise TimeRangeError(
+                f"ego pose requested at {timestamp_us:.0f} us, outside the covered range "
+                f"[{self.start_us}, {self.end_us}] us"
+            )
+        i = int(np.searchsorted(self.timestamps_us, timestamp_us, side="right")) - 1
+        if i >= self.timestamps_us.size - 1 or self.timestamps_us[i] == timestamp_us:
+            i = min(i, self.timestamps_us.size - 1)
+            return SE3.from_quat(self.quats_wxyz[i], self.translations_m[i])
+        t0, t1 = self.timestamps_us[i], self.timestamps_us[i + 1]
+        f = float(timestamp_us - t0) / float(t1 - t0)
+        q = quaternion.slerp(self.quats_wxyz[i], self.quats_wxyz[i + 1], f)
+        tr = (1.0 - f) * self.translations_m[i] + f * self.translations_m[i + 1]
+        return SE3.from_quat(q, tr)
+
+    def velocity_at(self, timestamp_us: float) -> FloatArray:
+        """Ego velocity ``(3,)`` in m/s, global frame, from the bracketing poses (one-sided at the ends)."""
+        if not self.covers(timestamp_us):
+            raise TimeRangeError(
+                f"ego velocity requested at {timestamp_us:.0f} us, outside [{self.start_us}, {self.end_us}] us"
+            )
+        n = self.timestamps_us.size
+        if n < 2:
+            return np.zeros(3)
+        i = int(np.clip(np.searchsorted(self.timestamps_us, timestamp_us, side="right") - 1, 0, n - 2))
+        dt_s = (self.timestamps_us[i + 1] - self.timestamps_us[i]) * 1e-6
+        return np.asarray((self.translations_m[i + 1] - self.translations_m[i]) / dt_s)
