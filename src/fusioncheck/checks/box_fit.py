@@ -1,0 +1,400 @@
+"""LiDAR box fit: boxes that hold no points, are too small or too large for their points, or float.
+
+For every keyframe the reference LiDAR sweep is taken to the ego frame (z up) and the keyframe's boxes
+with it. One points-in-boxes pass with an outer shell per box yields, per box, the points inside and the
+points just outside each face. Ground points (within ``ground_clearance_m`` of a local ground grid) and
+points inside other boxes never count as shell. Then, per box:
+
+``undersized_box``
+    object points spill past a face by more than the noise allowance ``noise_m + size_tolerance * size``,
+    in numbers (``min_spill_points`` and ``min_spill_fraction`` of the box's points). The floor face is
+    not tested (ground).
+``oversized_box``
+    on an axis whose full extent is observable (the face parallel to it faces the sensor), the object's
+    points leave a gap at *both* ends larger than ``oversize_gap_m + oversize_tolerance * size/2`` plus
+    the sensor's sampling step at that range; for height, the gap under the box top.
+``box_height_offset``
+    the box bottom lies more than ``height_offset_tolerance_m`` above or below the local ground, measured
+    around the box footprint.
+``empty_box``
+    the box holds (almost) no non-ground points although the class and range predict them, and LiDAR
+    beams passed *through* the box's core (free space), which an occluded object would not allow. The
+    expected count follows ``k_class * A / r²`` (A = the box's cross-section seen from the sensor, r its
+    range); ``k_class`` is learnt from the sequence's own boxes as a median, so it adapts to the sensor.
+
+Scores are 0..1; a box is flagged when its score reaches 0.5. Each finding carries the measured values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fusioncheck.checks.base import Check, CheckOutput, Finding, Severity, register
+from fusioncheck.checks.ground import GroundGrid
+from fusioncheck.checks.ray_evidence import ray_evidence
+from fusioncheck.context import SequenceContext
+from fusioncheck.geometry.boxes import transform_boxes
+from fusioncheck.kernels.points_in_boxes import points_in_boxes
+from fusioncheck.scene.boxes import BoxAnnotation, boxes_to_arrays
+from fusioncheck.scene.sequence import Keyframe
+from fusioncheck.typing import FloatArray
+
+_AXES = ("length", "width", "height")
+#: A face counts as facing the sensor when the view direction's component along its normal exceeds this.
+_FACING_COS = 0.34
+
+
+@dataclass
+class _BoxMeasure:
+    """What one keyframe's LiDAR says about one box (ego frame of that keyframe)."""
+
+    box: BoxAnnotation
+    sensor: str
+    range_m: float
+    cross_section_m2: float
+    points_inside: int
+    object_points: int
+    spill_points: FloatArray  # (6,) points beyond +x, -x, +y, -y, +z, -z faces (beyond tolerance)
+    spill_m: FloatArray  # (6,) 90th percentile distance beyond each face (0 when none)
+    spill_tolerance_m: FloatArray  # (3,) per axis
+    gap_m: FloatArray  # (3,) smaller of the two end gaps per axis (height: top gap); NaN if not observable
+    gap_tolerance_m: FloatArray  # (3,)
+    ground_offset_m: float  # box bottom minus local ground; NaN if no ground evidence
+    ground_support: int
+    through: int = 0
+    front: int = 0
+
+
+@register
+class BoxFitCheck(Check):
+    """Do the boxes fit the reference LiDAR's points? (see the module docstring)."""
+
+    name = "box_fit"
+    finding_types = ("empty_box", "undersized_box", "oversized_box", "box_height_offset")
+    defaults = {
+        "noise_m": 0.08,
+        "size_tolerance": 0.02,
+        "shell_margin_m": 0.3,
+        "shell_margin_fraction": 0.25,
+        "shell_margin_max_m": 1.5,
+        "min_points": 10,
+        "min_spill_points": 3,
+        "min_spill_fraction": 0.03,
+        "min_points_oversized": 30,
+        "oversize_gap_m": 0.15,
+        "oversize_tolerance": 0.1,
+        "azimuth_step_deg": 0.35,
+        "vertical_step_deg": 1.4,
+        "ground_cell_m": 2.0,
+        "ground_clearance_m": 0.2,
+        "height_offset_tolerance_m": 0.3,
+        "min_ground_points": 20,
+        "empty_max_points": 2,
+        "empty_min_expected": 5.0,
+        "empty_min_through": 5,
+        "max_range_m": 60.0,
+    }
+
+    def run(self, context: SequenceContext) -> CheckOutput:
+        """Measure every keyframe's boxes against its reference LiDAR sweep and decide."""
+        out = CheckOutput()
+        lidar = context.reference_lidar
+        sequence = context.sequence
+        if lidar is None:
+            out.notes.append("box_fit: the sequence has no LiDAR channel; no box was evaluated")
+            return out
+        measures: list[_BoxMeasure] = []
+        for keyframe in sequence.keyframes:
+            if not keyframe.annotations:
+                continue
+            if lidar not in keyframe.samples:
+                out.notes.append(
+                    f"box_fit: keyframe {keyframe.token} has no {lidar} sample; its "
+                    f"{len(keyframe.annotations)} boxes were not evaluated"
+                )
+                continue
+            measures.extend(self._measure_keyframe(context, keyframe, lidar))
+        self._decide(sequence.name, measures, out)
+        return out
+
+    # -- measurement -------------------------------------------------------------------------------
+
+    def _measure_keyframe(self, context: SequenceContext, keyframe: Keyframe, lidar: str) -> list[_BoxMeasure]:
+        p = self.parameters
+        sample = keyframe.samples[lidar]
+        sensor = context.sequence.sensors[lidar]
+        sweep = context.read_lidar(sample)
+        points = sensor.ego_from_sensor.transform_points(sweep.xyz)
+        origin = sensor.ego_from_sensor.translation
+        boxes = transform_boxes(boxes_to_arrays(keyframe.annotations), sample.global_from_ego.inverse())
+        sizes = boxes.sizes_m
+        margins = np.clip(np.maximum(p["shell_margin_m"], p["shell_margin_fraction"] * sizes), 0.0, p["shell_margin_max_m"])
+
+        first = points_in_boxes(points, boxes)
+        ground = GroundGrid.fit(points, first.point_box < 0, p["ground_cell_m"])
+        is_ground = ground.ground_mask(points, p["ground_clearance_m"])
+        result = points_in_boxes(points, boxes, margins, shell_eligible=~is_ground)
+
+        owner = np.where(result.point_box >= 0, result.point_box, result.point_shell_box)
+        member = (owner >= 0) & ~is_ground
+        order = np.argsort(owner[member], kind="stable")
+        member_idx = np.flatnonzero(member)[order]
+        bounds = np.searchsorted(owner[member][order], np.arange(len(boxes) + 1))
+
+        measures = []
+        for j, box in enumerate(keyframe.annotations):
+            idx = member_idx[bounds[j] : bounds[j + 1]]
+            if first.counts[j] != np.count_nonzero(first.point_box == j):
+                # Overlapping boxes: the shared points belong to the lower index; measure this one alone.
+                idx = _points_of_box(points, boxes.centers_m[j], boxes.rotations[j], sizes[j] / 2 + margins[j])
+                in_this = np.all(np.abs((points[idx] - boxes.centers_m[j]) @ boxes.rotations[j]) <= sizes[j] / 2, axis=1)
+                idx = idx[~is_ground[idx] & (in_this | (first.point_box[idx] < 0))]
+            local = (points[idx] - boxes.centers_m[j]) @ boxes.rotations[j]
+            measures.append(
+                self._measure_box(
+                    box, lidar, local, int(result.counts[j]), origin, boxes.centers_m[j], boxes.rotations[j],
+                    sizes[j], ground,
+                )
+            )  # fmt: skip
+        self._add_ray_evidence(measures, points, origin, boxes.centers_m, boxes.rotations, sizes)
+        return measures
+
+    def _measure_box(
+        self,
+        box: BoxAnnotation,
+        sensor: str,
+        local: FloatArray,
+        points_inside: int,
+        origin: FloatArray,
+        center: FloatArray,
+        rotation: FloatArray,
+        size: FloatArray,
+        ground: GroundGrid,
+    ) -> _BoxMeasure:
+        p = self.parameters
+        half = size / 2.0
+        view = center - origin
+        range_m = float(np.linalg.norm(view[:2]))
+        view_local = rotation.T @ (view / max(np.linalg.norm(view), 1e-9))
+        # Cross-section of the box seen along the view direction (sum of face areas times |cos|).
+        faces = np.array([size[1] * size[2], size[0] * size[2], size[0] * size[1]])
+        cross_section = float(np.sum(faces * np.abs(view_local)))
+
+        inside = np.all(np.abs(local) <= half, axis=1)
+        object_points = int(np.count_nonzero(inside))
+        spill_tol = p["noise_m"] + p["size_tolerance"] * size
+        spill_points = np.zeros(6)
+        spill_m = np.zeros(6)
+        for axis in range(3):
+            for k, sign in enumerate((1.0, -1.0)):
+                if axis == 2 and sign < 0:
+                    continue  # the floor face touches the ground
+                beyond = sign * local[:, axis] - half[axis]
+                mask = beyond > spill_tol[axis]
+                n = int(np.count_nonzero(mask))
+                spill_points[2 * axis + k] = n
+                if n:
+                    spill_m[2 * axis + k] = float(np.percentile(beyond[mask], 90))
+
+        gap = np.full(3, np.nan)
+        gap_tol = np.full(3, np.nan)
+        inside_local = local[inside]
+        if object_points >= p["min_points_oversized"]:
+            lo = np.percentile(inside_local, 2, axis=0)
+            hi = np.percentile(inside_local, 98, axis=0)
+            az_step = range_m * np.radians(p["azimuth_step_deg"])
+            for axis, other in ((0, 1), (1, 0)):
+                if abs(view_local[other]) >= _FACING_COS:  # the face along this axis faces the sensor
+                    gap[axis] = min(half[axis] - hi[axis], lo[axis] + half[axis])
+                    gap_tol[axis] = p["oversize_gap_m"] + p["oversize_tolerance"] * half[axis] + az_step
+            gap[2] = half[2] - hi[2]
+            gap_tol[2] = (
+                p["oversize_gap_m"] + p["oversize_tolerance"] * half[2] + range_m * np.radians(p["vertical_step_deg"])
+            )
+
+        # Ground around the footprint: grid heights sampled on a ring 0.5..2.5 m outside the box.
+        ring = _footprint_ring(center, rotation, half)
+        heights = ground.height_at(ring)
+        heights = heights[np.isfinite(heights)]
+        bottom = float(center[2] - np.sum(np.abs(rotation[2, :]) * half))
+        ground_support = ground.support_near(ring)
+        offset = bottom - float(np.median(heights)) if heights.size else float("nan")
+
+        return _BoxMeasure(
+            box=box, sensor=sensor, range_m=range_m, cross_section_m2=cross_section,
+            points_inside=points_inside, object_points=object_points, spill_points=spill_points,
+            spill_m=spill_m, spill_tolerance_m=spill_tol, gap_m=gap, gap_tolerance_m=gap_tol,
+            ground_offset_m=offset, ground_support=ground_support,
+        )  # fmt: skip
+
+    def _add_ray_evidence(
+        self,
+        measures: list[_BoxMeasure],
+        points: FloatArray,
+        origin: FloatArray,
+        centers: FloatArray,
+        rotations: FloatArray,
+        sizes: FloatArray,
+    ) -> None:
+        """Count beams through/in front of the boxes that hold (almost) no object points."""
+        for j, m in enumerate(measures):
+            if m.object_points <= self.parameters["empty_max_points"] and m.range_m <= self.parameters["max_range_m"]:
+                ev = ray_evidence(points, origin, centers[j], rotations[j], sizes[j])
+                m.through, m.front = ev.through, ev.front
+
+    # -- decisions ---------------------------------------------------------------------------------
+
+    def _decide(self, sequence: str, measures: list[_BoxMeasure], out: CheckOutput) -> None:
+        p = self.parameters
+        density = _density_per_class(measures, p["max_range_m"])
+        for m in measures:
+            category = m.box.category
+            flagged = {name: 0 for name in self.finding_types}
+            evaluated = {name: 0 for name in self.finding_types}
+
+            # empty_box
+            if m.range_m <= p["max_range_m"]:
+                evaluated["empty_box"] = 1
+                expected = density.get(category, density.get("*", 0.0)) * m.cross_section_m2 / max(m.range_m, 1.0) ** 2
+                if m.object_points <= p["empty_max_points"] and m.object_points < 0.1 * expected:
+                    free = m.through / (m.through + m.front + m.object_points + 1.0)
+                    score = free * (1.0 - np.exp(-expected / p["empty_min_expected"]))
+                    if m.through >= p["empty_min_through"] and score >= 0.5:
+                        flagged["empty_box"] = 1
+                        out.findings.append(
+                            self._finding(
+                                "empty_box", sequence, m, score,
+                                f"{category} box holds {m.object_points} points where about {expected:.0f} are "
+                                f"expected at {m.range_m:.1f} m, and {m.through} LiDAR beams pass through it",
+                                {"points": m.object_points, "expected_points": round(expected, 1),
+                                 "beams_through": m.through, "beams_blocked_in_front": m.front,
+                                 "range_m": round(m.range_m, 2)},
+                            )
+                        )  # fmt: skip
+
+            # undersized_box
+            if m.object_points >= p["min_points"]:
+                evaluated["undersized_box"] = 1
+                needed = max(p["min_spill_points"], p["min_spill_fraction"] * m.object_points)
+                face_scores = []
+                for f in range(6):
+                    axis = f // 2
+                    strength = min(1.0, m.spill_points[f] / (2 * needed)) * min(
+                        1.0, m.spill_m[f] / (2 * m.spill_tolerance_m[axis])
+                    )
+                    ok = m.spill_points[f] >= needed
+                    face_scores.append(0.5 + 0.5 * strength if ok else 0.49 * strength)
+                score = float(max(face_scores))
+                if score >= 0.5:
+                    flagged["undersized_box"] = 1
+                    spill = {f"spill_{axis}_m": round(float(max(m.spill_m[2 * i], m.spill_m[2 * i + 1])), 3)
+                             for i, axis in enumerate(_AXES)}  # fmt: skip
+                    worst = int(np.argmax(face_scores))
+                    out.findings.append(
+                        self._finding(
+                            "undersized_box", sequence, m, score,
+                            f"{category} box: {int(m.spill_points[worst])} points spill "
+                            f"{m.spill_m[worst]:.2f} m past its {_face_name(worst)} face",
+                            {**spill, "spill_points": [int(v) for v in m.spill_points],
+                             "points": m.object_points, "range_m": round(m.range_m, 2)},
+                        )
+                    )  # fmt: skip
+
+            # oversized_box
+            observable = np.isfinite(m.gap_m)
+            if observable.any():
+                evaluated["oversized_box"] = 1
+                excess = np.where(observable, m.gap_m - m.gap_tolerance_m, -np.inf)
+                axis = int(np.argmax(excess))
+                if excess[axis] > 0:
+                    score = float(0.5 + 0.5 * min(1.0, excess[axis] / m.gap_tolerance_m[axis]))
+                    flagged["oversized_box"] = 1
+                    out.findings.append(
+                        self._finding(
+                            "oversized_box", sequence, m, score,
+                            f"{category} box is {m.gap_m[axis]:.2f} m larger than its points along its "
+                            f"{_AXES[axis]}" + (" at both ends" if axis < 2 else " (top)"),
+                            {f"gap_{a}_m": (None if not np.isfinite(g) else round(float(g), 3))
+                             for a, g in zip(_AXES, m.gap_m, strict=True)}
+                            | {"points": m.object_points, "range_m": round(m.range_m, 2)},
+                        )
+                    )  # fmt: skip
+
+            # box_height_offset
+            if np.isfinite(m.ground_offset_m) and m.ground_support >= p["min_ground_points"]:
+                evaluated["box_height_offset"] = 1
+                excess = abs(m.ground_offset_m) - p["height_offset_tolerance_m"]
+                if excess > 0:
+                    score = float(0.5 + 0.5 * min(1.0, excess / p["height_offset_tolerance_m"]))
+                    flagged["box_height_offset"] = 1
+                    where = "above" if m.ground_offset_m > 0 else "below"
+                    out.findings.append(
+                        self._finding(
+                            "box_height_offset", sequence, m, score,
+                            f"{category} box bottom is {abs(m.ground_offset_m):.2f} m {where} the local ground",
+                            {"offset_m": round(m.ground_offset_m, 3), "ground_points": m.ground_support,
+                             "range_m": round(m.range_m, 2)},
+                        )
+                    )  # fmt: skip
+            for name in self.finding_types:
+                out.tally(category, name, evaluated[name], flagged[name])
+        out.statistics["points_per_m2_at_1m"] = {k: round(v, 2) for k, v in sorted(density.items())}
+
+    def _finding(
+        self, check: str, sequence: str, m: _BoxMeasure, score: float, message: str, values: dict[str, object]
+    ) -> Finding:
+        return Finding(
+            check=check,
+            severity=Severity.WARNING,
+            sequence=sequence,
+            score=round(float(np.clip(score, 0.0, 1.0)), 4),
+            message=message,
+            annotation=m.box.token,
+            instance=m.box.instance,
+            sensor=m.sensor,
+            timestamp_us=m.box.timestamp_us,
+            category=m.box.category,
+            position_m=(float(m.box.center_m[0]), float(m.box.center_m[1]), float(m.box.center_m[2])),
+            values=values,
+        )
+
+
+def _density_per_class(measures: list[_BoxMeasure], max_range_m: float) -> dict[str, float]:
+    """Robust ``k`` of ``points ≈ k * cross_section / range²`` per class ('*' = all classes pooled).
+
+    The median over boxes in range with at least one object point: occluded and empty boxes pull a mean
+    down, a median barely moves. Classes with fewer than 5 such boxes use the pooled value.
+    """
+    by_class: dict[str, list[float]] = {}
+    pooled: list[float] = []
+    for m in measures:
+        if m.object_points > 0 and m.range_m <= max_range_m and m.cross_section_m2 > 0:
+            k = m.object_points * max(m.range_m, 1.0) ** 2 / m.cross_section_m2
+            by_class.setdefault(m.box.category, []).append(k)
+            pooled.append(k)
+    density = {c: float(np.median(v)) for c, v in by_class.items() if len(v) >= 5}
+    if pooled:
+        density["*"] = float(np.median(pooled))
+    return density
+
+
+def _face_name(face: int) -> str:
+    return ("front", "back", "left", "right", "top", "bottom")[face]
+
+
+def _footprint_ring(center: FloatArray, rotation: FloatArray, half: FloatArray) -> FloatArray:
+    """``(K, 2)`` x-y sample positions around a box footprint, 0.5 to 2.5 m outside it."""
+    angles = np.linspace(0.0, 2.0 * np.pi, 16, endpoint=False)
+    out = []
+    for pad in (0.5, 1.5, 2.5):
+        local = np.stack([(half[0] + pad) * np.cos(angles), (half[1] + pad) * np.sin(angles)], axis=1)
+        out.append(local @ rotation[:2, :2].T + center[:2])
+    return np.concatenate(out)
+
+
+def _points_of_box(points: FloatArray, center: FloatArray, rotation: FloatArray, half: FloatArray) -> np.ndarray:
+    """Indices of ``points`` inside an (inflated) box: the exact test for boxes that overlap others."""
+    local = (points - center) @ rotation
+    return np.flatnonzero(np.all(np.abs(local) <= half, axis=1))

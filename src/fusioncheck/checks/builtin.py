@@ -1,0 +1,3 @@
+"""Imports every built-in check so that it registers itself."""
+
+from fusioncheck.checks import box_fit  # noqa: F401
