@@ -15,7 +15,7 @@ UNIT_NORM_TOLERANCE = 1e-3
 
 
 def is_unit(quat_wxyz: FloatArray, tolerance: float = UNIT_NORM_TOLERANCE) -> bool:
-    """True when every quaternion in ``quat_wxyz`` (``(4,)`` or ``(N, 4)``) is finite and of unit norm."""
+    """Tell whether every quaternion in ``quat_wxyz`` (``(4,)`` or ``(N, 4)``) is finite and of unit norm."""
     q = np.asarray(quat_wxyz, dtype=np.float64)
     if not np.all(np.isfinite(q)):
         return False
@@ -46,7 +46,7 @@ def to_matrix(quat_wxyz: FloatArray) -> FloatArray:
 
 
 def from_matrix(rotation: FloatArray) -> FloatArray:
-    """Unit quaternion ``(4,)`` with ``w >= 0`` of a ``(3, 3)`` rotation matrix (Shepperd's method)."""
+    """Return the unit quaternion ``(4,)``, ``w >= 0``, of a ``(3, 3)`` rotation matrix (Shepperd)."""
     r = np.asarray(rotation, dtype=np.float64)
     trace = r[0, 0] + r[1, 1] + r[2, 2]
     if trace > 0:

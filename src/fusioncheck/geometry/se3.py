@@ -33,7 +33,7 @@ class SE3:
 
     @staticmethod
     def identity() -> SE3:
-        """The identity transform."""
+        """Return the identity transform."""
         return SE3(np.eye(3), np.zeros(3))
 
     @staticmethod
@@ -54,14 +54,14 @@ class SE3:
         return quaternion.from_matrix(self.rotation)
 
     def as_matrix(self) -> FloatArray:
-        """The ``(4, 4)`` homogeneous matrix."""
+        """Return the ``(4, 4)`` homogeneous matrix."""
         m = np.eye(4)
         m[:3, :3] = self.rotation
         m[:3, 3] = self.translation
         return m
 
     def inverse(self) -> SE3:
-        """The inverse transform (``child_from_parent`` of a ``parent_from_child``)."""
+        """Return the inverse transform (``child_from_parent`` of a ``parent_from_child``)."""
         rt = self.rotation.T
         return SE3(rt, -rt @ self.translation)
 

@@ -155,7 +155,7 @@ class BoxTrack:
         return len(self.boxes)
 
     def covers(self, timestamp_us: float) -> bool:
-        """True when ``timestamp_us`` lies between the first and last box (inclusive)."""
+        """Tell whether ``timestamp_us`` lies between the first and last box (inclusive)."""
         return bool(self.timestamps_us[0] <= timestamp_us <= self.timestamps_us[-1])
 
     def state_at(self, timestamp_us: float) -> BoxState:
@@ -176,7 +176,8 @@ class BoxTrack:
             b = self.boxes[i]
             return BoxState(timestamp_us, b.center_m, b.size_m, b.quat_wxyz, self.velocities_mps[i])
         b0, b1 = self.boxes[i], self.boxes[i + 1]
-        f = float(timestamp_us - self.timestamps_us[i]) / float(self.timestamps_us[i + 1] - self.timestamps_us[i])
+        t0, t1 = self.timestamps_us[i], self.timestamps_us[i + 1]
+        f = float(timestamp_us - t0) / float(t1 - t0)
         center = (1 - f) * b0.center_m + f * b1.center_m
         size = (1 - f) * b0.size_m + f * b1.size_m
         quat = quaternion.slerp(b0.quat_wxyz, b1.quat_wxyz, f)

@@ -36,12 +36,18 @@ class PoseTrack:
             raise ValueError("a pose track needs at least one pose")
         if np.any(np.diff(t) <= 0):
             raise ValueError("pose timestamps must be strictly increasing")
+        if not np.all(np.isfinite(tr)):
+            raise ValueError("pose translations must be finite")
+        if not quaternion.is_unit(q):
+            raise ValueError("pose quaternions must be finite and of unit norm (w, x, y, z)")
         object.__setattr__(self, "timestamps_us", t)
         object.__setattr__(self, "translations_m", tr)
         object.__setattr__(self, "quats_wxyz", quaternion.normalize(q))
 
     @staticmethod
-    def from_unsorted(timestamps_us: IntArray, translations_m: FloatArray, quats_wxyz: FloatArray) -> PoseTrack:
+    def from_unsorted(
+        timestamps_us: IntArray, translations_m: FloatArray, quats_wxyz: FloatArray
+    ) -> PoseTrack:
         """Build a track from poses in any order; of poses sharing a timestamp the first is kept."""
         t = np.asarray(timestamps_us, dtype=np.int64).reshape(-1)
         order = np.argsort(t, kind="stable")
@@ -62,7 +68,7 @@ class PoseTrack:
         return int(self.timestamps_us[-1])
 
     def covers(self, timestamp_us: float) -> bool:
-        """True when ``timestamp_us`` lies within the covered time range (inclusive)."""
+        """Tell whether ``timestamp_us`` lies within the covered time range (inclusive)."""
         return self.start_us <= timestamp_us <= self.end_us
 
     def at(self, timestamp_us: float) -> SE3:
@@ -87,14 +93,21 @@ class PoseTrack:
         return SE3.from_quat(q, tr)
 
     def velocity_at(self, timestamp_us: float) -> FloatArray:
-        """Ego velocity ``(3,)`` in m/s, global frame, from the bracketing poses (one-sided at the ends)."""
+        """Ego velocity ``(3,)`` in m/s, global frame, from the bracketing poses (one-sided at the ends).
+
+        NaN for a track of a single pose: its velocity is unknown, not zero.
+
+        Raises:
+            TimeRangeError: when ``timestamp_us`` lies outside ``[start_us, end_us]``.
+        """
         if not self.covers(timestamp_us):
             raise TimeRangeError(
-                f"ego velocity requested at {timestamp_us:.0f} us, outside [{self.start_us}, {self.end_us}] us"
+                f"ego velocity requested at {timestamp_us:.0f} us, "
+                f"outside [{self.start_us}, {self.end_us}] us"
             )
         n = self.timestamps_us.size
         if n < 2:
-            return np.zeros(3)
+            return np.full(3, np.nan)
         i = int(np.clip(np.searchsorted(self.timestamps_us, timestamp_us, side="right") - 1, 0, n - 2))
         dt_s = (self.timestamps_us[i + 1] - self.timestamps_us[i]) * 1e-6
         return np.asarray((self.translations_m[i + 1] - self.translations_m[i]) / dt_s)

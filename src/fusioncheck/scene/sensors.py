@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -12,8 +12,8 @@ from fusioncheck.geometry.se3 import SE3
 from fusioncheck.typing import FloatArray
 
 
-class Modality(str, Enum):
-    """Kind of sensor."""
+class Modality(StrEnum):
+    """Kind of sensor (compares equal to, and formats as, its value: ``"lidar"``, ...)."""
 
     LIDAR = "lidar"
     CAMERA = "camera"
@@ -25,7 +25,8 @@ class CameraIntrinsics:
     """Pinhole intrinsics with the OpenCV distortion model.
 
     Attributes:
-        matrix: ``(3, 3)`` float64 camera matrix ``K`` in pixels.
+        matrix: ``(3, 3)`` float64 camera matrix ``K = [[fx, s, cx], [0, fy, cy], [0, 0, 1]]`` in pixels,
+            ``fx, fy > 0``; the skew ``s`` is almost always 0.
         distortion: ``(K,)`` float64 OpenCV coefficients ``k1, k2, p1, p2[, k3[, k4, k5, k6]]``; empty
             for an undistorted (rectified) image.
         width_px: image width in pixels (0 when unknown).
@@ -46,6 +47,16 @@ class CameraIntrinsics:
                 f"distortion: expected 0, 4, 5 or 8 OpenCV coefficients (k1,k2,p1,p2[,k3[,k4,k5,k6]]), "
                 f"got {distortion.size}"
             )
+        if not np.all(np.isfinite(matrix)) or not (matrix[0, 0] > 0.0 and matrix[1, 1] > 0.0):
+            raise ValueError(
+                f"matrix: focal lengths must be positive and all entries finite, got {matrix.tolist()}"
+            )
+        if not np.allclose([matrix[1, 0], *matrix[2]], [0.0, 0.0, 0.0, 1.0]):
+            raise ValueError(f"matrix: expected [[fx, s, cx], [0, fy, cy], [0, 0, 1]], got {matrix.tolist()}")
+        if not np.all(np.isfinite(distortion)):
+            raise ValueError(f"distortion: coefficients must be finite, got {distortion.tolist()}")
+        if self.width_px < 0 or self.height_px < 0:
+            raise ValueError(f"image size must not be negative, got {self.width_px} x {self.height_px} px")
         object.__setattr__(self, "matrix", matrix)
         object.__setattr__(self, "distortion", distortion)
 
