@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fusioncheck.checks.base import Check, CheckOutput, Finding, Severity, register
-from fusioncheck.checks.ground import GroundGrid
+from fusioncheck.checks.ground import GroundModel
 from fusioncheck.checks.ray_evidence import ray_evidence
 from fusioncheck.context import SequenceContext
 from fusioncheck.geometry.boxes import transform_boxes
@@ -62,7 +62,7 @@ class _BoxMeasure:
     gap_m: FloatArray  # (3,) smaller of the two end gaps per axis (height: top gap); NaN if not observable
     gap_tolerance_m: FloatArray  # (3,)
     ground_offset_m: float  # box bottom minus local ground; NaN if no ground evidence
-    ground_support: int
+    ground_support: int  # ring positions around the footprint where the ground was seen
     through: int = 0
     front: int = 0
 
@@ -87,10 +87,9 @@ class BoxFitCheck(Check):
         "oversize_tolerance": 0.1,
         "azimuth_step_deg": 0.35,
         "vertical_step_deg": 1.4,
-        "ground_cell_m": 2.0,
         "ground_clearance_m": 0.2,
         "height_offset_tolerance_m": 0.3,
-        "min_ground_points": 20,
+        "min_ground_cells": 8,
         "empty_max_points": 2,
         "empty_min_expected": 5.0,
         "empty_min_through": 5,
@@ -133,7 +132,7 @@ class BoxFitCheck(Check):
         margins = np.clip(np.maximum(p["shell_margin_m"], p["shell_margin_fraction"] * sizes), 0.0, p["shell_margin_max_m"])
 
         first = points_in_boxes(points, boxes)
-        ground = GroundGrid.fit(points, first.point_box < 0, p["ground_cell_m"])
+        ground = GroundModel.fit(points, first.point_box < 0, origin)
         is_ground = ground.ground_mask(points, p["ground_clearance_m"])
         result = points_in_boxes(points, boxes, margins, shell_eligible=~is_ground)
 
@@ -171,7 +170,7 @@ class BoxFitCheck(Check):
         center: FloatArray,
         rotation: FloatArray,
         size: FloatArray,
-        ground: GroundGrid,
+        ground: GroundModel,
     ) -> _BoxMeasure:
         p = self.parameters
         half = size / 2.0
@@ -216,10 +215,10 @@ class BoxFitCheck(Check):
 
         # Ground around the footprint: grid heights sampled on a ring 0.5..2.5 m outside the box.
         ring = _footprint_ring(center, rotation, half)
-        heights = ground.height_at(ring)
-        heights = heights[np.isfinite(heights)]
+        seen = ground.observed_at(ring)
+        heights = ground.height_at(ring)[seen]
         bottom = float(center[2] - np.sum(np.abs(rotation[2, :]) * half))
-        ground_support = ground.support_near(ring)
+        ground_support = int(np.count_nonzero(seen))
         offset = bottom - float(np.median(heights)) if heights.size else float("nan")
 
         return _BoxMeasure(
@@ -323,7 +322,7 @@ class BoxFitCheck(Check):
                     )  # fmt: skip
 
             # box_height_offset
-            if np.isfinite(m.ground_offset_m) and m.ground_support >= p["min_ground_points"]:
+            if np.isfinite(m.ground_offset_m) and m.ground_support >= p["min_ground_cells"]:
                 evaluated["box_height_offset"] = 1
                 excess = abs(m.ground_offset_m) - p["height_offset_tolerance_m"]
                 if excess > 0:
@@ -334,7 +333,7 @@ class BoxFitCheck(Check):
                         self._finding(
                             "box_height_offset", sequence, m, score,
                             f"{category} box bottom is {abs(m.ground_offset_m):.2f} m {where} the local ground",
-                            {"offset_m": round(m.ground_offset_m, 3), "ground_points": m.ground_support,
+                            {"offset_m": round(m.ground_offset_m, 3), "ground_cells_seen": m.ground_support,
                              "range_m": round(m.range_m, 2)},
                         )
                     )  # fmt: skip

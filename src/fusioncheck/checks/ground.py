@@ -1,9 +1,10 @@
-"""Local ground height from a LiDAR sweep: a grid of low percentiles of the points outside every box.
+"""Local ground height around the sensor from one LiDAR sweep (a polar ray-ground model).
 
 Used to exclude ground points from box-face spill and to measure how far a box floats above or sinks
-below the road. The model is deliberately simple (no plane fit), so slopes and curbs are followed cell by
-cell; cells whose value stands out from their neighbourhood (a tree crown, a wall top over a hidden
-ground) are replaced by the neighbourhood median.
+below the road. Points inside boxes are left out of the fit; the rest go into a polar grid around the
+sensor (``sector_deg`` x ``bin_m``), and each sector is walked outward keeping the lowest cells that
+continue the ground within ``max_slope`` (see :mod:`fusioncheck.kernels.ground_scan`). Far bins that only
+hold walls or vegetation therefore do not lift the ground, and curbs and slopes are followed.
 """
 
 from __future__ import annotations
@@ -11,94 +12,98 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from fusioncheck.errors import check_shape
-from fusioncheck.typing import BoolArray, FloatArray, IntArray
-
-#: A cell's value may exceed its neighbourhood's median by this much before it counts as an outlier.
-_OUTLIER_STEP_M = 0.5
+from fusioncheck.kernels.ground_scan import ray_ground_scan
+from fusioncheck.typing import BoolArray, FloatArray
 
 
 @dataclass(frozen=True, eq=False)
-class GroundGrid:
-    """Ground height per ``cell_m`` square cell of the x-y plane of one frame (z up).
+class GroundModel:
+    """Ground height on a polar grid around the sensor, in a z-up frame.
 
     Attributes:
-        cell_m: cell edge length, metres.
-        origin_m: ``(2,)`` x, y of the lower-left corner of cell ``(0, 0)``, metres.
-        heights_m: ``(nx, ny)`` float64 ground height per cell; NaN where no point supports it.
-        support: ``(nx, ny)`` int64 number of points per cell.
+        origin_m: ``(2,)`` x, y of the sensor (grid centre), metres.
+        sector_rad: angular width of a sector, radians.
+        bin_m: range bin length, metres.
+        heights_m: ``(S, B)`` float64 ground height per cell, metres.
+        observed: ``(S, B)`` bool, True where the cell's own points are ground (else carried forward).
     """
 
-    cell_m: float
     origin_m: FloatArray
+    sector_rad: float
+    bin_m: float
     heights_m: FloatArray
-    support: IntArray
+    observed: BoolArray
 
     @staticmethod
-    def fit(points: FloatArray, eligible: BoolArray, cell_m: float = 2.0, percentile: float = 10.0) -> GroundGrid:
-        """Fit the grid to the ``eligible`` rows of ``points`` ``(N, 3)`` (metres, a z-up frame)."""
+    def fit(
+        points: FloatArray,
+        eligible: BoolArray,
+        origin_m: FloatArray,
+        fallback_start_m: float = 0.0,
+        sector_deg: float = 2.0,
+        bin_m: float = 1.0,
+        max_range_m: float = 100.0,
+        max_slope: float = 0.3,
+        step_m: float = 0.15,
+    ) -> GroundModel:
+        """Fit to the ``eligible`` rows of ``points`` ``(N, 3)`` (metres, z-up frame).
+
+        ``origin_m`` is the sensor position (only x, y are used). The scan starts from the ground height
+        seen in the near bins; ``fallback_start_m`` is used when they hold too few points.
+        """
         check_shape("points", points, (-1, 3))
+        origin = np.asarray(origin_m, dtype=np.float64)[:2]
+        n_sectors = int(round(360.0 / sector_deg))
+        n_bins = int(np.ceil(max_range_m / bin_m))
         p = np.asarray(points, dtype=np.float64)[np.asarray(eligible, dtype=bool)]
-        if p.shape[0] == 0:
-            return GroundGrid(cell_m, np.zeros(2), np.full((1, 1), np.nan), np.zeros((1, 1), dtype=np.int64))
-        origin = np.floor(p[:, :2].min(axis=0) / cell_m) * cell_m
-        ij = np.floor((p[:, :2] - origin) / cell_m).astype(np.int64)
-        shape = (int(ij[:, 0].max()) + 1, int(ij[:, 1].max()) + 1)
-        flat = ij[:, 0] * shape[1] + ij[:, 1]
-        order = np.lexsort((p[:, 2], flat))
-        flat_sorted = flat[order]
-        cells, start, count = np.unique(flat_sorted, return_index=True, return_counts=True)
-        rank = start + np.floor(count * percentile / 100.0).astype(np.int64)
-        heights = np.full(shape[0] * shape[1], np.nan)
-        heights[cells] = p[order[rank], 2]
-        support = np.zeros(shape[0] * shape[1], dtype=np.int64)
-        support[cells] = count
-        heights = heights.reshape(shape)
-        support = support.reshape(shape)
-        return GroundGrid(cell_m, origin, _suppress_outliers(heights), support)
+        d = p[:, :2] - origin
+        r = np.hypot(d[:, 0], d[:, 1])
+        keep = r < n_bins * bin_m
+        sector = (np.floor((np.arctan2(d[keep, 1], d[keep, 0]) + np.pi) / (2 * np.pi) * n_sectors)).astype(np.int64)
+        sector = np.minimum(sector, n_sectors - 1)
+        cell = sector * n_bins + (r[keep] / bin_m).astype(np.int64)
+        low = np.full(n_sectors * n_bins, np.inf)
+        np.minimum.at(low, cell, p[keep, 2])
+        low[np.isinf(low)] = np.nan
+        low_z = low.reshape(n_sectors, n_bins)
+        start = _start_height(low_z, bin_m, fallback_start_m)
+        heights, observed = ray_ground_scan(low_z, bin_m, max_slope, step_m, start)
+        return GroundModel(origin, 2 * np.pi / n_sectors, bin_m, heights, observed)
+
+    def _cells(self, xy: FloatArray) -> tuple[np.ndarray, np.ndarray, BoolArray]:
+        q = np.asarray(xy, dtype=np.float64).reshape(-1, 2) - self.origin_m
+        n_sectors, n_bins = self.heights_m.shape
+        sector = np.floor((np.arctan2(q[:, 1], q[:, 0]) + np.pi) / self.sector_rad).astype(np.int64)
+        sector = np.clip(sector, 0, n_sectors - 1)
+        b = np.floor(np.hypot(q[:, 0], q[:, 1]) / self.bin_m).astype(np.int64)
+        inside = b < n_bins
+        return sector, np.minimum(b, n_bins - 1), inside
 
     def height_at(self, xy: FloatArray) -> FloatArray:
-        """Ground height ``(K,)`` at ``(K, 2)`` positions; NaN outside the grid or over unsupported cells."""
-        q = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        ij = np.floor((q - self.origin_m) / self.cell_m).astype(np.int64)
-        nx, ny = self.heights_m.shape
-        inside = (ij[:, 0] >= 0) & (ij[:, 0] < nx) & (ij[:, 1] >= 0) & (ij[:, 1] < ny)
-        out = np.full(q.shape[0], np.nan)
-        out[inside] = self.heights_m[ij[inside, 0], ij[inside, 1]]
-        return out
+        """Ground height ``(K,)`` at ``(K, 2)`` positions; NaN beyond the grid's range."""
+        sector, b, inside = self._cells(xy)
+        return np.where(inside, self.heights_m[sector, b], np.nan)
 
-    def support_near(self, xy: FloatArray) -> int:
-        """Number of points in the distinct supported cells that the ``(K, 2)`` positions fall in."""
-        q = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        ij = np.floor((q - self.origin_m) / self.cell_m).astype(np.int64)
-        nx, ny = self.support.shape
-        inside = (ij[:, 0] >= 0) & (ij[:, 0] < nx) & (ij[:, 1] >= 0) & (ij[:, 1] < ny)
-        cells = np.unique(ij[inside, 0] * ny + ij[inside, 1])
-        return int(self.support.reshape(-1)[cells].sum())
-
-    def fallback_height(self) -> float:
-        """Median ground height over all supported cells (NaN when there is none)."""
-        values = self.heights_m[np.isfinite(self.heights_m)]
-        return float(np.median(values)) if values.size else float("nan")
+    def observed_at(self, xy: FloatArray) -> BoolArray:
+        """``(K,)`` True where the ground at the position was seen directly (not carried forward)."""
+        sector, b, inside = self._cells(xy)
+        return np.asarray(inside & self.observed[sector, b])
 
     def ground_mask(self, points: FloatArray, clearance_m: float) -> BoolArray:
-        """``(N,)`` True for points within ``clearance_m`` above the local ground (or below it)."""
+        """``(N,)`` True for points less than ``clearance_m`` above the local ground (or below it)."""
         p = np.asarray(points, dtype=np.float64)
         h = self.height_at(p[:, :2])
-        h = np.where(np.isfinite(h), h, self.fallback_height())
-        return np.asarray(p[:, 2] < h + clearance_m)
+        return np.asarray(np.isfinite(h) & (p[:, 2] < h + clearance_m))
 
 
-def _suppress_outliers(heights: FloatArray) -> FloatArray:
-    """Replace cells that stand far above their 5x5 neighbourhood median (and fill gaps from it)."""
-    finite = np.isfinite(heights)
-    if finite.sum() < 3:
-        return heights
-    filled = np.where(finite, heights, np.nanmedian(heights))
-    neighbourhood = ndimage.median_filter(filled, size=5, mode="nearest")
-    out = heights.copy()
-    outlier = finite & (heights > neighbourhood + _OUTLIER_STEP_M)
-    out[outlier] = neighbourhood[outlier]
-    return out
+def _start_height(low_z: FloatArray, bin_m: float, fallback_m: float) -> float:
+    """Ground height at the sensor's foot: the median of the lower half of the near bins' (3-15 m) minima."""
+    lo, hi = int(3.0 / bin_m), int(15.0 / bin_m)
+    near = low_z[:, lo:hi]
+    values = np.sort(near[np.isfinite(near)])
+    if values.size < 10:
+        return fallback_m
+    # The lower half of the near bins' minima: obstacles only ever lift a bin's minimum.
+    return float(np.median(values[: max(1, values.size // 2)]))
