@@ -1,51 +1,56 @@
 import numpy as np
 
-from fusioncheck.checks.ground import GroundGrid
+from fusioncheck.checks.ground import GroundModel
+from fusioncheck.kernels.ground_scan import ray_ground_scan
+
+ORIGIN = np.array([0.0, 0.0, 1.8])
 
 
-def _plane_points(rng: np.random.Generator, n: int, slope: float = 0.0) -> np.ndarray:
-    xy = rng.uniform(-20, 20, size=(n, 2))
-    z = slope * xy[:, 0] + rng.normal(0, 0.02, n)
-    return np.column_stack([xy, z])
+def _ground(rng: np.random.Generator, n: int, slope: float = 0.0, radius: float = 60.0) -> np.ndarray:
+    r = np.sqrt(rng.uniform(2**2, radius**2, n))
+    a = rng.uniform(-np.pi, np.pi, n)
+    xy = np.column_stack([r * np.cos(a), r * np.sin(a)])
+    return np.column_stack([xy, slope * xy[:, 0] + rng.normal(0, 0.02, n)])
 
 
-def test_flat_ground_height_and_mask():
+def test_flat_ground_with_wall_and_car():
     rng = np.random.default_rng(0)
-    ground = _plane_points(rng, 20000)
-    wall = np.column_stack([np.full(500, 5.0), rng.uniform(-3, 3, 500), rng.uniform(0.0, 3.0, 500)])
-    pts = np.vstack([ground, wall])
-    grid = GroundGrid.fit(pts, np.ones(len(pts), bool), cell_m=2.0)
-    h = grid.height_at(np.array([[0.0, 0.0], [5.0, 0.0], [-10.0, 10.0]]))
-    assert np.all(np.abs(h) < 0.06)
-    mask = grid.ground_mask(pts, clearance_m=0.2)
+    ground = _ground(rng, 30000)
+    wall = np.column_stack([np.full(2000, 25.0), rng.uniform(-10, 10, 2000), rng.uniform(0.0, 4.0, 2000)])
+    roof = np.column_stack([rng.uniform(10, 14, 800), rng.uniform(-1, 1, 800), np.full(800, 1.5)])
+    pts = np.vstack([ground, wall, roof])
+    model = GroundModel.fit(pts, np.ones(len(pts), bool), ORIGIN)
+    q = np.array([[5.0, 0.0], [12.0, 0.0], [26.0, 0.0], [40.0, 30.0]])
+    np.testing.assert_allclose(model.height_at(q), 0.0, atol=0.08)
+    mask = model.ground_mask(pts, clearance_m=0.2)
     assert mask[: len(ground)].mean() > 0.99
-    assert mask[len(ground) :].mean() < 0.1  # wall points above 0.2 m stay non-ground
+    assert mask[len(ground) + len(wall) :].mean() == 0.0  # car roof is not ground
+    assert mask[len(ground) : len(ground) + len(wall)].mean() < 0.1
 
 
-def test_sloped_ground_followed_per_cell():
+def test_sloped_ground_followed():
     rng = np.random.default_rng(1)
-    pts = _plane_points(rng, 40000, slope=0.05)
-    grid = GroundGrid.fit(pts, np.ones(len(pts), bool), cell_m=2.0)
-    q = np.array([[-15.0, 0.0], [15.0, 0.0]])
-    h = grid.height_at(q)
-    np.testing.assert_allclose(h, 0.05 * q[:, 0], atol=0.1)
+    pts = _ground(rng, 60000, slope=0.08)
+    model = GroundModel.fit(pts, np.ones(len(pts), bool), ORIGIN)
+    q = np.array([[-30.0, 0.0], [30.0, 0.0], [50.0, 5.0]])
+    np.testing.assert_allclose(model.height_at(q), 0.08 * q[:, 0], atol=0.12)
+    assert model.observed_at(q).all()
 
 
-def test_tree_crown_cell_replaced_by_neighbourhood():
+def test_eligible_mask_and_range_limit():
     rng = np.random.default_rng(2)
-    ground = _plane_points(rng, 20000)
-    # A cell holding only a crown 3 m up (its ground hidden and excluded as eligible).
-    crown = np.column_stack([rng.uniform(0.1, 1.9, 300), rng.uniform(0.1, 1.9, 300), rng.uniform(3, 4, 300)])
-    in_cell = (ground[:, 0] > 0) & (ground[:, 0] < 2) & (ground[:, 1] > 0) & (ground[:, 1] < 2)
-    pts = np.vstack([ground[~in_cell], crown])
-    grid = GroundGrid.fit(pts, np.ones(len(pts), bool), cell_m=2.0)
-    assert abs(grid.height_at(np.array([[1.0, 1.0]]))[0]) < 0.1
+    ground = _ground(rng, 20000)
+    crown = np.column_stack([rng.uniform(5, 8, 500), rng.uniform(-1, 1, 500), rng.uniform(0.0, 0.5, 500) + 3.0])
+    pts = np.vstack([ground, crown])
+    eligible = np.ones(len(pts), bool)
+    model = GroundModel.fit(pts, eligible, ORIGIN)
+    assert abs(model.height_at(np.array([[6.0, 0.0]]))[0]) < 0.1
+    assert np.isnan(model.height_at(np.array([[500.0, 0.0]]))[0])
+    assert not model.observed_at(np.array([[500.0, 0.0]]))[0]
 
 
-def test_outside_grid_is_nan_and_support():
-    pts = np.array([[0.5, 0.5, 0.0], [0.6, 0.4, 0.1], [3.0, 3.0, 0.0]])
-    grid = GroundGrid.fit(pts, np.ones(3, bool), cell_m=1.0)
-    assert np.isnan(grid.height_at(np.array([[100.0, 100.0]]))[0])
-    assert grid.support_near(np.array([[0.5, 0.5], [0.7, 0.7]])) == 2
-    empty = GroundGrid.fit(pts, np.zeros(3, bool))
-    assert np.isnan(empty.fallback_height())
+def test_scan_kernel_carries_ground_under_obstacles():
+    low = np.array([[0.0, 0.05, 1.5, 1.6, 0.1, np.nan, 0.12]])
+    ground, observed = ray_ground_scan(low, bin_m=1.0, max_slope=0.3, step_m=0.15, start_m=0.0)
+    np.testing.assert_allclose(ground[0], [0.0, 0.05, 0.05, 0.05, 0.1, 0.1, 0.12])
+    assert observed[0].tolist() == [True, True, False, False, True, False, True]
