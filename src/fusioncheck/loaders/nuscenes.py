@@ -275,8 +275,9 @@ class NuScenesSource(DataSource):
             if not isinstance(token, str) or not token:
                 raise InputError(f"record #{i} has no string 'token'", path=path, table=table, record=f"#{i}")
             if token in index:
+                first = next(j for j, r in enumerate(records) if r.get("token") == token)
                 raise InputError(
-                    f"duplicate token (records #{i} and an earlier one)", path=path, table=table, record=token
+                    f"duplicate token (records #{first} and #{i})", path=path, table=table, record=token
                 )
             index[token] = record
         return index

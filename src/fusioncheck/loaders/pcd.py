@@ -179,7 +179,7 @@ def parse_pcd_header(buffer: bytes, path: str | Path = "<buffer>") -> PcdHeader:
         key, *values = line.split()
         key = key.upper()
         if key not in _HEADER_KEYS:
-            raise InputError(f"PCD header line {line_no}: unknown entry {key!r}", path=path)
+            raise InputError(f"PCD header line {line_no}: unknown entry {key[:40]!r}", path=path)
         if key in entries:
             raise InputError(f"PCD header line {line_no}: {key} given twice", path=path)
         entries[key] = values
