@@ -241,7 +241,9 @@ class TestKernelAndReference:
         points = random_points_within(3.0, 300, seed=4, r_cap=3.0)
         r2_max = max_valid_radius(d) ** 2
         outs = []
-        for fn in (camera._project_kernel, camera._project_kernel.py_func):
+        # Under NUMBA_DISABLE_JIT=1 the kernel is a plain function without py_func.
+        python_body = getattr(camera._project_kernel, "py_func", camera._project_kernel)
+        for fn in (camera._project_kernel, python_body):
             uv = np.empty((300, 2))
             valid = np.empty(300, dtype=bool)
             fn(points, 1054.7, 1054.7, 641.1, 352.4, 0.0, d, r2_max, 0.1, uv, valid)
