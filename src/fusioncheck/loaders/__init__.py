@@ -19,9 +19,8 @@ FORMATS: dict[str, tuple[Callable[[Path], bool], Callable[[Path], DataSource], s
     "nuscenes": (
         lambda path: bool(find_version_folders(path)),
         NuScenesSource,
-        "a nuScenes dataroot: a folder with a version sub-folder (e.g. v1.0-trainval/) holding "
-        + ", ".join(f"{t}.json" for t in TABLES[:3])
-        + ", ... (13 tables)",
+        "a nuScenes dataroot: a folder with a version sub-folder (e.g. v1.0-trainval/) holding the "
+        f"{len(TABLES)} JSON tables (scene.json, sample.json, sample_data.json, ...)",
     ),
 }
 

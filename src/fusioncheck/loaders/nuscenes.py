@@ -139,8 +139,8 @@ class NuScenesSource(DataSource):
                     "scene", token, f"scene name {name!r} is also used by scene {self._scene_by_name[name]}"
                 )
             self._scene_by_name[name] = token
-        self._data_by_sample = self._index_by("sample_data", "sample_token")
-        self._annotations_by_sample = self._index_by("sample_annotation", "sample_token")
+        self._data_by_sample = self._index_by("sample_data", "sample_token", "sample")
+        self._annotations_by_sample = self._index_by("sample_annotation", "sample_token", "sample")
 
     # ------------------------------------------------------------------ DataSource interface
 
@@ -282,15 +282,19 @@ class NuScenesSource(DataSource):
             index[token] = record
         return index
 
-    def _index_by(self, table: str, key: str) -> dict[str, list[str]]:
-        """``key value -> tokens`` of ``table`` in file order (one pass, so scene building stays linear)."""
+    def _index_by(self, table: str, key: str, target: str) -> dict[str, list[str]]:
+        """Index ``table`` by the link ``key`` into ``target``: ``target token -> tokens`` in file order.
+
+        Checking the links here matters: a record whose link dangles would be reached by no scene and so
+        be skipped silently. One pass over the table, so that building a scene stays linear in its size.
+        """
         index: dict[str, list[str]] = {}
         for token, record in self._tables[table].items():
-            index.setdefault(self._field(table, token, record, key, str), []).append(token)
+            index.setdefault(self._link(table, token, record, key, target), []).append(token)
         return index
 
     def _field(self, table: str, token: str, record: Record, key: str, kind: type) -> Any:
-        """``record[key]`` checked to be of ``kind`` (``int`` excludes ``bool``; ``float`` accepts ints)."""
+        """Return ``record[key]`` checked to be of ``kind`` (``int`` excludes bool; ``float`` accepts int)."""
         if key not in record:
             self._fail(table, token, f"missing key {key!r}")
         value = record[key]
