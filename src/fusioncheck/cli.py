@@ -29,11 +29,21 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--format", "format_name", default="auto", show_default=True, help="Input format: auto or nuscenes.")
-@click.option("--policy", "policy_path", type=click.Path(path_type=str), help="TOML policy (checks and parameters).")
-@click.option("--out", "out_dir", default="fusioncheck-out", show_default=True, type=click.Path(path_type=Path))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Processes (one per core).")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal).")
+@click.option(
+    "--format", "format_name", default="auto", show_default=True, help="Input format: auto or nuscenes."
+)
+@click.option(
+    "--policy", "policy_path", type=click.Path(path_type=str), help="TOML policy (checks and parameters)."
+)
+@click.option(
+    "--out", "out_dir", default="fusioncheck-out", show_default=True, type=click.Path(path_type=Path)
+)
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1), help="Processes (one per core)."
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal)."
+)
 @click.option("--quiet", is_flag=True, help="Do not print the summary.")
 def run(
     paths: tuple[str, ...],
@@ -67,7 +77,9 @@ def run(
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--scenes", default=2, show_default=True, type=click.IntRange(1), help="Number of scenes.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (output is deterministic).")
-@click.option("--faults", "faults_path", type=click.Path(exists=True, path_type=Path), help="Fault spec (JSON).")
+@click.option(
+    "--faults", "faults_path", type=click.Path(exists=True, path_type=Path), help="Fault spec (JSON)."
+)
 @click.option("--small", is_flag=True, help="Short scenes and small images (tests, the bundled sample).")
 def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, small: bool) -> None:
     """Write a simulated nuScenes-layout log to OUT_DIR, with OUT_DIR/faults.json of injected faults."""
@@ -77,14 +89,20 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
     faults = load_fault_spec(faults_path) if faults_path else None
     config = SimConfig.small() if small else SimConfig()
     start = time.perf_counter()
-    result = run_simulation(out_dir, scenes=scenes, seed=seed, faults=faults, config=config, progress=sys.stderr.isatty())
-    click.echo(f"wrote {len(result.scene_names)} scene(s) to {out_dir} in {time.perf_counter() - start:.1f} s")
+    result = run_simulation(
+        out_dir, scenes=scenes, seed=seed, faults=faults, config=config, progress=sys.stderr.isatty()
+    )
+    click.echo(
+        f"wrote {len(result.scene_names)} scene(s) to {out_dir} in {time.perf_counter() - start:.1f} s"
+    )
 
 
 @cli.command()
 @click.argument("what", type=click.Choice(["kernels"]), default="kernels")
 @click.option("--repeats", default=20, show_default=True, type=click.IntRange(1))
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON.")
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON."
+)
 def bench(what: str, repeats: int, json_path: Path | None) -> None:
     """Measure fusioncheck side by side with what users would otherwise run (medians, ratios)."""
     from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench

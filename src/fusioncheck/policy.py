@@ -59,7 +59,9 @@ class Policy:
             raise PolicyError(f"{p}: invalid TOML: {exc}") from exc
         unknown = sorted(set(data) - _TOP_LEVEL_KEYS)
         if unknown:
-            raise PolicyError(f"{p}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TOP_LEVEL_KEYS))}")
+            raise PolicyError(
+                f"{p}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TOP_LEVEL_KEYS))}"
+            )
         known_checks = registered_checks()
         sections = data.get("checks", {})
         if not isinstance(sections, dict):
@@ -67,7 +69,9 @@ class Policy:
         checks: dict[str, dict[str, Any]] = {name: {} for name in sorted(known_checks)}
         for name, params in sections.items():
             if name not in known_checks:
-                raise PolicyError(f"{p}: unknown check 'checks.{name}'; known: {', '.join(sorted(known_checks))}")
+                raise PolicyError(
+                    f"{p}: unknown check 'checks.{name}'; known: {', '.join(sorted(known_checks))}"
+                )
             if not isinstance(params, dict):
                 raise PolicyError(f"{p}: 'checks.{name}' must be a table")
             params = dict(params)
@@ -95,5 +99,5 @@ class Policy:
         return Policy(checks, str(p))
 
     def to_report(self) -> dict[str, Any]:
-        """The policy as written to report.json."""
+        """Return the policy as written to report.json."""
         return {"path": self.path, "checks": {k: dict(v) for k, v in self.checks.items()}}

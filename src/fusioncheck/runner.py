@@ -58,7 +58,9 @@ def plan(paths: Sequence[str], format_name: str) -> tuple[list[Task], list[Input
     return tasks, inputs
 
 
-def run_tasks(tasks: Sequence[Task], policy: Policy, workers: int = 1, progress: bool | None = None) -> list[SequenceResult]:
+def run_tasks(
+    tasks: Sequence[Task], policy: Policy, workers: int = 1, progress: bool | None = None
+) -> list[SequenceResult]:
     """Check every task; results come back in task order."""
     from tqdm import tqdm
 

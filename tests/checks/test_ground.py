@@ -40,7 +40,9 @@ def test_sloped_ground_followed():
 def test_eligible_mask_and_range_limit():
     rng = np.random.default_rng(2)
     ground = _ground(rng, 20000)
-    crown = np.column_stack([rng.uniform(5, 8, 500), rng.uniform(-1, 1, 500), rng.uniform(0.0, 0.5, 500) + 3.0])
+    crown = np.column_stack(
+        [rng.uniform(5, 8, 500), rng.uniform(-1, 1, 500), rng.uniform(0.0, 0.5, 500) + 3.0]
+    )
     pts = np.vstack([ground, crown])
     eligible = np.ones(len(pts), bool)
     model = GroundModel.fit(pts, eligible, ORIGIN)

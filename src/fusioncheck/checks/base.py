@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
     from fusioncheck.context import SequenceContext
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a finding is."""
 
     ERROR = "error"
@@ -148,4 +148,3 @@ def registered_checks() -> dict[str, type[Check]]:
     import fusioncheck.checks.builtin  # noqa: F401  (registers the built-in checks)
 
     return dict(_REGISTRY)
-

@@ -28,6 +28,7 @@ Scores are 0..1; a box is flagged when its score reaches 0.5. Each finding carri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -42,6 +43,9 @@ from fusioncheck.scene.sequence import Keyframe
 from fusioncheck.typing import FloatArray
 
 _AXES = ("length", "width", "height")
+_FACES = ("front", "back", "left", "right", "top", "bottom")
+#: A judgement: score 0..1 (flagged from 0.5), message and measured values; None = not evaluable.
+_Verdict = tuple[float, str, dict[str, Any]]
 #: A face counts as facing the sensor when the view direction's component along its normal exceeds this.
 _FACING_COS = 0.34
 
@@ -73,7 +77,7 @@ class BoxFitCheck(Check):
 
     name = "box_fit"
     finding_types = ("empty_box", "undersized_box", "oversized_box", "box_height_offset")
-    defaults = {
+    defaults: ClassVar[dict[str, Any]] = {
         "noise_m": 0.08,
         "size_tolerance": 0.02,
         "shell_margin_m": 0.3,
@@ -120,16 +124,20 @@ class BoxFitCheck(Check):
 
     # -- measurement -------------------------------------------------------------------------------
 
-    def _measure_keyframe(self, context: SequenceContext, keyframe: Keyframe, lidar: str) -> list[_BoxMeasure]:
+    def _measure_keyframe(
+        self, context: SequenceContext, keyframe: Keyframe, lidar: str
+    ) -> list[_BoxMeasure]:
         p = self.parameters
         sample = keyframe.samples[lidar]
         sensor = context.sequence.sensors[lidar]
         sweep = context.read_lidar(sample)
-        points = sensor.ego_from_sensor.transform_points(sweep.xyz)
+        points = sensor.ego_from_sensor.transform_points(sweep.xyz.astype(np.float64))
         origin = sensor.ego_from_sensor.translation
         boxes = transform_boxes(boxes_to_arrays(keyframe.annotations), sample.global_from_ego.inverse())
         sizes = boxes.sizes_m
-        margins = np.clip(np.maximum(p["shell_margin_m"], p["shell_margin_fraction"] * sizes), 0.0, p["shell_margin_max_m"])
+        margins = np.clip(
+            np.maximum(p["shell_margin_m"], p["shell_margin_fraction"] * sizes), 0.0, p["shell_margin_max_m"]
+        )
 
         first = points_in_boxes(points, boxes)
         ground = GroundModel.fit(points, first.point_box < 0, origin)
@@ -147,8 +155,12 @@ class BoxFitCheck(Check):
             idx = member_idx[bounds[j] : bounds[j + 1]]
             if first.counts[j] != np.count_nonzero(first.point_box == j):
                 # Overlapping boxes: the shared points belong to the lower index; measure this one alone.
-                idx = _points_of_box(points, boxes.centers_m[j], boxes.rotations[j], sizes[j] / 2 + margins[j])
-                in_this = np.all(np.abs((points[idx] - boxes.centers_m[j]) @ boxes.rotations[j]) <= sizes[j] / 2, axis=1)
+                idx = _points_of_box(
+                    points, boxes.centers_m[j], boxes.rotations[j], sizes[j] / 2 + margins[j]
+                )
+                in_this = np.all(
+                    np.abs((points[idx] - boxes.centers_m[j]) @ boxes.rotations[j]) <= sizes[j] / 2, axis=1
+                )
                 idx = idx[~is_ground[idx] & (in_this | (first.point_box[idx] < 0))]
             local = (points[idx] - boxes.centers_m[j]) @ boxes.rotations[j]
             measures.append(
@@ -176,7 +188,7 @@ class BoxFitCheck(Check):
         half = size / 2.0
         view = center - origin
         range_m = float(np.linalg.norm(view[:2]))
-        view_local = rotation.T @ (view / max(np.linalg.norm(view), 1e-9))
+        view_local = rotation.T @ (view / max(float(np.linalg.norm(view)), 1e-9))
         # Cross-section of the box seen along the view direction (sum of face areas times |cos|).
         faces = np.array([size[1] * size[2], size[0] * size[2], size[0] * size[1]])
         cross_section = float(np.sum(faces * np.abs(view_local)))
@@ -210,7 +222,9 @@ class BoxFitCheck(Check):
                     gap_tol[axis] = p["oversize_gap_m"] + p["oversize_tolerance"] * half[axis] + az_step
             gap[2] = half[2] - hi[2]
             gap_tol[2] = (
-                p["oversize_gap_m"] + p["oversize_tolerance"] * half[2] + range_m * np.radians(p["vertical_step_deg"])
+                p["oversize_gap_m"]
+                + p["oversize_tolerance"] * half[2]
+                + range_m * np.radians(p["vertical_step_deg"])
             )
 
         # Ground around the footprint: grid heights sampled on a ring 0.5..2.5 m outside the box.
@@ -239,110 +253,123 @@ class BoxFitCheck(Check):
     ) -> None:
         """Count beams through/in front of the boxes that hold (almost) no object points."""
         for j, m in enumerate(measures):
-            if m.object_points <= self.parameters["empty_max_points"] and m.range_m <= self.parameters["max_range_m"]:
+            if (
+                m.object_points <= self.parameters["empty_max_points"]
+                and m.range_m <= self.parameters["max_range_m"]
+            ):
                 ev = ray_evidence(points, origin, centers[j], rotations[j], sizes[j])
                 m.through, m.front = ev.through, ev.front
 
     # -- decisions ---------------------------------------------------------------------------------
 
     def _decide(self, sequence: str, measures: list[_BoxMeasure], out: CheckOutput) -> None:
-        p = self.parameters
-        density = _density_per_class(measures, p["max_range_m"])
+        density = _density_per_class(measures, self.parameters["max_range_m"])
+        judges = {
+            "empty_box": lambda m: self._judge_empty(m, density),
+            "undersized_box": self._judge_undersized,
+            "oversized_box": self._judge_oversized,
+            "box_height_offset": self._judge_height,
+        }
         for m in measures:
-            category = m.box.category
-            flagged = {name: 0 for name in self.finding_types}
-            evaluated = {name: 0 for name in self.finding_types}
-
-            # empty_box
-            if m.range_m <= p["max_range_m"]:
-                evaluated["empty_box"] = 1
-                expected = density.get(category, density.get("*", 0.0)) * m.cross_section_m2 / max(m.range_m, 1.0) ** 2
-                if m.object_points <= p["empty_max_points"] and m.object_points < 0.1 * expected:
-                    free = m.through / (m.through + m.front + m.object_points + 1.0)
-                    score = free * (1.0 - np.exp(-expected / p["empty_min_expected"]))
-                    if m.through >= p["empty_min_through"] and score >= 0.5:
-                        flagged["empty_box"] = 1
-                        out.findings.append(
-                            self._finding(
-                                "empty_box", sequence, m, score,
-                                f"{category} box holds {m.object_points} points where about {expected:.0f} are "
-                                f"expected at {m.range_m:.1f} m, and {m.through} LiDAR beams pass through it",
-                                {"points": m.object_points, "expected_points": round(expected, 1),
-                                 "beams_through": m.through, "beams_blocked_in_front": m.front,
-                                 "range_m": round(m.range_m, 2)},
-                            )
-                        )  # fmt: skip
-
-            # undersized_box
-            if m.object_points >= p["min_points"]:
-                evaluated["undersized_box"] = 1
-                needed = max(p["min_spill_points"], p["min_spill_fraction"] * m.object_points)
-                face_scores = []
-                for f in range(6):
-                    axis = f // 2
-                    strength = min(1.0, m.spill_points[f] / (2 * needed)) * min(
-                        1.0, m.spill_m[f] / (2 * m.spill_tolerance_m[axis])
-                    )
-                    ok = m.spill_points[f] >= needed
-                    face_scores.append(0.5 + 0.5 * strength if ok else 0.49 * strength)
-                score = float(max(face_scores))
-                if score >= 0.5:
-                    flagged["undersized_box"] = 1
-                    spill = {f"spill_{axis}_m": round(float(max(m.spill_m[2 * i], m.spill_m[2 * i + 1])), 3)
-                             for i, axis in enumerate(_AXES)}  # fmt: skip
-                    worst = int(np.argmax(face_scores))
-                    out.findings.append(
-                        self._finding(
-                            "undersized_box", sequence, m, score,
-                            f"{category} box: {int(m.spill_points[worst])} points spill "
-                            f"{m.spill_m[worst]:.2f} m past its {_face_name(worst)} face",
-                            {**spill, "spill_points": [int(v) for v in m.spill_points],
-                             "points": m.object_points, "range_m": round(m.range_m, 2)},
-                        )
-                    )  # fmt: skip
-
-            # oversized_box
-            observable = np.isfinite(m.gap_m)
-            if observable.any():
-                evaluated["oversized_box"] = 1
-                excess = np.where(observable, m.gap_m - m.gap_tolerance_m, -np.inf)
-                axis = int(np.argmax(excess))
-                if excess[axis] > 0:
-                    score = float(0.5 + 0.5 * min(1.0, excess[axis] / m.gap_tolerance_m[axis]))
-                    flagged["oversized_box"] = 1
-                    out.findings.append(
-                        self._finding(
-                            "oversized_box", sequence, m, score,
-                            f"{category} box is {m.gap_m[axis]:.2f} m larger than its points along its "
-                            f"{_AXES[axis]}" + (" at both ends" if axis < 2 else " (top)"),
-                            {f"gap_{a}_m": (None if not np.isfinite(g) else round(float(g), 3))
-                             for a, g in zip(_AXES, m.gap_m, strict=True)}
-                            | {"points": m.object_points, "range_m": round(m.range_m, 2)},
-                        )
-                    )  # fmt: skip
-
-            # box_height_offset
-            if np.isfinite(m.ground_offset_m) and m.ground_support >= p["min_ground_cells"]:
-                evaluated["box_height_offset"] = 1
-                excess = abs(m.ground_offset_m) - p["height_offset_tolerance_m"]
-                if excess > 0:
-                    score = float(0.5 + 0.5 * min(1.0, excess / p["height_offset_tolerance_m"]))
-                    flagged["box_height_offset"] = 1
-                    where = "above" if m.ground_offset_m > 0 else "below"
-                    out.findings.append(
-                        self._finding(
-                            "box_height_offset", sequence, m, score,
-                            f"{category} box bottom is {abs(m.ground_offset_m):.2f} m {where} the local ground",
-                            {"offset_m": round(m.ground_offset_m, 3), "ground_cells_seen": m.ground_support,
-                             "range_m": round(m.range_m, 2)},
-                        )
-                    )  # fmt: skip
-            for name in self.finding_types:
-                out.tally(category, name, evaluated[name], flagged[name])
+            for check, judge in judges.items():
+                verdict = judge(m)
+                if verdict is None:  # not evaluable for this box
+                    out.tally(m.box.category, check, 0, 0)
+                    continue
+                score, message, values = verdict
+                flagged = score >= 0.5
+                out.tally(m.box.category, check, 1, int(flagged))
+                if flagged:
+                    out.findings.append(self._finding(check, sequence, m, score, message, values))
         out.statistics["points_per_m2_at_1m"] = {k: round(v, 2) for k, v in sorted(density.items())}
 
+    def _judge_empty(self, m: _BoxMeasure, density: dict[str, float]) -> _Verdict | None:
+        p = self.parameters
+        if m.range_m > p["max_range_m"]:
+            return None
+        k = density.get(m.box.category, density.get("*", 0.0))
+        expected = k * m.cross_section_m2 / max(m.range_m, 1.0) ** 2
+        if m.object_points > p["empty_max_points"] or m.object_points >= 0.1 * expected:
+            return 0.0, "", {}
+        free = m.through / (m.through + m.front + m.object_points + 1.0)
+        score = free * (1.0 - np.exp(-expected / p["empty_min_expected"]))
+        if m.through < p["empty_min_through"]:
+            score = min(score, 0.49)
+        message = (
+            f"{m.box.category} box holds {m.object_points} points where about {expected:.0f} are expected at "
+            f"{m.range_m:.1f} m, and {m.through} LiDAR beams pass through it"
+        )
+        values = {
+            "points": m.object_points,
+            "expected_points": round(expected, 1),
+            "beams_through": m.through,
+            "beams_blocked_in_front": m.front,
+            "range_m": round(m.range_m, 2),
+        }
+        return float(score), message, values
+
+    def _judge_undersized(self, m: _BoxMeasure) -> _Verdict | None:
+        p = self.parameters
+        if m.object_points < p["min_points"]:
+            return None
+        needed = max(p["min_spill_points"], p["min_spill_fraction"] * m.object_points)
+        face_scores = []
+        for face in range(6):
+            tolerance = m.spill_tolerance_m[face // 2]
+            strength = min(1.0, m.spill_points[face] / (2 * needed)) * min(
+                1.0, m.spill_m[face] / (2 * tolerance)
+            )
+            face_scores.append(0.5 + 0.5 * strength if m.spill_points[face] >= needed else 0.49 * strength)
+        worst = int(np.argmax(face_scores))
+        message = (
+            f"{m.box.category} box: {int(m.spill_points[worst])} points spill {m.spill_m[worst]:.2f} m past its "
+            f"{_FACES[worst]} face"
+        )
+        values: dict[str, Any] = {
+            f"spill_{axis}_m": round(float(max(m.spill_m[2 * i], m.spill_m[2 * i + 1])), 3)
+            for i, axis in enumerate(_AXES)
+        }
+        values |= {"spill_points": [int(v) for v in m.spill_points], "points": m.object_points}
+        values["range_m"] = round(m.range_m, 2)
+        return float(max(face_scores)), message, values
+
+    def _judge_oversized(self, m: _BoxMeasure) -> _Verdict | None:
+        observable = np.isfinite(m.gap_m)
+        if not observable.any():
+            return None
+        excess = np.where(observable, m.gap_m - m.gap_tolerance_m, -np.inf)
+        axis = int(np.argmax(excess))
+        if excess[axis] <= 0:
+            return 0.0, "", {}
+        score = 0.5 + 0.5 * min(1.0, float(excess[axis] / m.gap_tolerance_m[axis]))
+        where = "at both ends" if axis < 2 else "under its top"
+        message = f"{m.box.category} box is {m.gap_m[axis]:.2f} m larger than its points along its {_AXES[axis]} {where}"
+        values: dict[str, Any] = {
+            f"gap_{a}_m": (round(float(g), 3) if np.isfinite(g) else None)
+            for a, g in zip(_AXES, m.gap_m, strict=True)
+        }
+        values |= {"points": m.object_points, "range_m": round(m.range_m, 2)}
+        return score, message, values
+
+    def _judge_height(self, m: _BoxMeasure) -> _Verdict | None:
+        p = self.parameters
+        if not np.isfinite(m.ground_offset_m) or m.ground_support < p["min_ground_cells"]:
+            return None
+        tolerance = p["height_offset_tolerance_m"]
+        excess = abs(m.ground_offset_m) - tolerance
+        if excess <= 0:
+            return 0.0, "", {}
+        where = "above" if m.ground_offset_m > 0 else "below"
+        message = f"{m.box.category} box bottom is {abs(m.ground_offset_m):.2f} m {where} the local ground"
+        values = {
+            "offset_m": round(m.ground_offset_m, 3),
+            "ground_cells_seen": m.ground_support,
+            "range_m": round(m.range_m, 2),
+        }
+        return 0.5 + 0.5 * min(1.0, excess / tolerance), message, values
+
     def _finding(
-        self, check: str, sequence: str, m: _BoxMeasure, score: float, message: str, values: dict[str, object]
+        self, check: str, sequence: str, m: _BoxMeasure, score: float, message: str, values: dict[str, Any]
     ) -> Finding:
         return Finding(
             check=check,
@@ -379,10 +406,6 @@ def _density_per_class(measures: list[_BoxMeasure], max_range_m: float) -> dict[
     return density
 
 
-def _face_name(face: int) -> str:
-    return ("front", "back", "left", "right", "top", "bottom")[face]
-
-
 def _footprint_ring(center: FloatArray, rotation: FloatArray, half: FloatArray) -> FloatArray:
     """``(K, 2)`` x-y sample positions around a box footprint, 0.5 to 2.5 m outside it."""
     angles = np.linspace(0.0, 2.0 * np.pi, 16, endpoint=False)
@@ -393,7 +416,9 @@ def _footprint_ring(center: FloatArray, rotation: FloatArray, half: FloatArray) 
     return np.concatenate(out)
 
 
-def _points_of_box(points: FloatArray, center: FloatArray, rotation: FloatArray, half: FloatArray) -> np.ndarray:
-    """Indices of ``points`` inside an (inflated) box: the exact test for boxes that overlap others."""
+def _points_of_box(
+    points: FloatArray, center: FloatArray, rotation: FloatArray, half: FloatArray
+) -> np.ndarray:
+    """Return indices of ``points`` inside an (inflated) box (the exact test, for overlapping boxes)."""
     local = (points - center) @ rotation
     return np.flatnonzero(np.all(np.abs(local) <= half, axis=1))

@@ -55,13 +55,15 @@ class GroundModel:
         """
         check_shape("points", points, (-1, 3))
         origin = np.asarray(origin_m, dtype=np.float64)[:2]
-        n_sectors = int(round(360.0 / sector_deg))
+        n_sectors = round(360.0 / sector_deg)
         n_bins = int(np.ceil(max_range_m / bin_m))
         p = np.asarray(points, dtype=np.float64)[np.asarray(eligible, dtype=bool)]
         d = p[:, :2] - origin
         r = np.hypot(d[:, 0], d[:, 1])
         keep = r < n_bins * bin_m
-        sector = (np.floor((np.arctan2(d[keep, 1], d[keep, 0]) + np.pi) / (2 * np.pi) * n_sectors)).astype(np.int64)
+        sector = (np.floor((np.arctan2(d[keep, 1], d[keep, 0]) + np.pi) / (2 * np.pi) * n_sectors)).astype(
+            np.int64
+        )
         sector = np.minimum(sector, n_sectors - 1)
         cell = sector * n_bins + (r[keep] / bin_m).astype(np.int64)
         low = np.full(n_sectors * n_bins, np.inf)

@@ -1,4 +1,4 @@
-"""Free-space evidence for a box from LiDAR rays: did the beams pass through it, or stop in front of it?
+"""Free-space evidence for a box from LiDAR rays: beams that pass through it or stop in front of it.
 
 A LiDAR return at ``p`` proves that the segment from the sensor to ``p`` is free space. If that segment
 crosses a labelled box, the box cannot hold a solid object there (the beam went *through*); if the beam

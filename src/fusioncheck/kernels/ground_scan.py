@@ -1,9 +1,9 @@
-"""Ray ground scan: walk outward along each azimuth sector and keep the lowest cells that continue the ground.
+"""Ray ground scan: walk outward along each azimuth sector, keeping the lowest cells that continue the ground.
 
 The classic ray-ground filter of rotating-LiDAR pipelines: in a polar grid around the sensor, the ground
 height of a sector's next range bin is the bin's lowest point if it lies within ``max_slope`` (rise over
-run, over at most two bins) plus ``step_m`` of the ground found so far; otherwise the bin holds an obstacle (a car, a wall, a
-bush) and the ground is carried forward underneath it.
+run, over at most two bins) plus ``step_m`` of the ground found so far; otherwise the bin holds an
+obstacle (a car, a wall, a bush) and the ground is carried forward underneath it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from fusioncheck.typing import BoolArray, FloatArray
 
 
 @numba.njit(cache=True)
-def _scan(low_z: np.ndarray, bin_m: float, max_slope: float, step_m: float, start_m: float) -> tuple[np.ndarray, np.ndarray]:
+def _scan(
+    low_z: np.ndarray, bin_m: float, max_slope: float, step_m: float, start_m: float
+) -> tuple[np.ndarray, np.ndarray]:
     n_sectors, n_bins = low_z.shape
     ground = np.empty((n_sectors, n_bins))
     observed = np.zeros((n_sectors, n_bins), dtype=np.bool_)

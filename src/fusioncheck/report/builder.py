@@ -29,7 +29,7 @@ class InputRecord:
 
 
 def finding_to_json(f: Finding) -> dict[str, Any]:
-    """A finding as a report.json object."""
+    """Return a finding as a report.json object."""
     return {
         "check": f.check,
         "severity": f.severity.value,
@@ -68,7 +68,9 @@ def build_report(
             "annotations": annotations[category],
             "size_bias": None,
             "rates": {
-                check: round(tally.flagged.get(check, 0) / n, 6) for check, n in sorted(tally.evaluated.items()) if n > 0
+                check: round(tally.flagged.get(check, 0) / n, 6)
+                for check, n in sorted(tally.evaluated.items())
+                if n > 0
             },
             "evaluated": dict(sorted(tally.evaluated.items())),
             "flagged": {check: tally.flagged.get(check, 0) for check in sorted(tally.evaluated)},
@@ -110,7 +112,7 @@ def build_report(
 
 @cache
 def load_schema() -> dict[str, Any]:
-    """The report's JSON Schema (shipped in the package)."""
+    """Return the report's JSON Schema (shipped in the package)."""
     text = resources.files("fusioncheck.report").joinpath("report.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
