@@ -322,8 +322,8 @@ class BoxFitCheck(Check):
             face_scores.append(0.5 + 0.5 * strength if m.spill_points[face] >= needed else 0.49 * strength)
         worst = int(np.argmax(face_scores))
         message = (
-            f"{m.box.category} box: {int(m.spill_points[worst])} points spill {m.spill_m[worst]:.2f} m past its "
-            f"{_FACES[worst]} face"
+            f"{m.box.category} box: {int(m.spill_points[worst])} points spill {m.spill_m[worst]:.2f} m "
+            f"past its {_FACES[worst]} face"
         )
         values: dict[str, Any] = {
             f"spill_{axis}_m": round(float(max(m.spill_m[2 * i], m.spill_m[2 * i + 1])), 3)
@@ -343,7 +343,8 @@ class BoxFitCheck(Check):
             return 0.0, "", {}
         score = 0.5 + 0.5 * min(1.0, float(excess[axis] / m.gap_tolerance_m[axis]))
         where = "at both ends" if axis < 2 else "under its top"
-        message = f"{m.box.category} box is {m.gap_m[axis]:.2f} m larger than its points along its {_AXES[axis]} {where}"
+        extent = f"{_AXES[axis]} {where}"
+        message = f"{m.box.category} box is {m.gap_m[axis]:.2f} m larger than its points along its {extent}"
         values: dict[str, Any] = {
             f"gap_{a}_m": (round(float(g), 3) if np.isfinite(g) else None)
             for a, g in zip(_AXES, m.gap_m, strict=True)
