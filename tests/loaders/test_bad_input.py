@@ -352,6 +352,18 @@ def camera_image_sizes_differ(tiny: TinyNuScenes, root: Path) -> tuple[Action, l
     ]
 
 
+@case
+def conflicting_ego_poses_at_one_time(tiny: TinyNuScenes, root: Path) -> tuple[Action, list[str]]:
+    # The radar keyframe is stamped like the LiDAR sweep, but its ego pose is 0.5 m away.
+    tiny.rec("sample_data", "b_RADAR_FRONT_1")["timestamp"] = T0 + 500_000
+    tiny.rec("ego_pose", "ego_b_RADAR_FRONT_1").update(timestamp=T0 + 500_000, translation=[5.5, 0.0, 0.0])
+    return loading(tiny, root), [
+        "ego_b_LIDAR_TOP_2",
+        "ego_b_RADAR_FRONT_1",
+        f"two ego poses at timestamp {T0 + 500_000} differ by 0.5000 m",
+    ]
+
+
 # ------------------------------------------------------------------------------------ links
 
 

@@ -68,6 +68,10 @@ TABLES: tuple[str, ...] = (
 #: Tables that may be empty lists (every other table must hold at least one record).
 OPTIONAL_CONTENT_TABLES: frozenset[str] = frozenset({"attribute", "map", "visibility"})
 
+#: Ego poses with one timestamp may differ by at most this much (metres, radians) before they conflict.
+SAME_TIME_POSE_TOLERANCE_M = 1e-3
+SAME_TIME_POSE_TOLERANCE_RAD = 1e-5
+
 #: Folder (under the dataroot) of the per-point LiDAR time extension.
 POINT_TIMES_DIR = "fusioncheck_point_times"
 
@@ -294,17 +298,11 @@ class NuScenesSource(DataSource):
         return index
 
     def _field(self, table: str, token: str, record: Record, key: str, kind: type) -> Any:
-        """Return ``record[key]`` checked to be of ``kind`` (``int`` excludes bool; ``float`` accepts int)."""
+        """Return ``record[key]`` checked to be of ``kind`` (``int`` excludes ``bool``)."""
         if key not in record:
             self._fail(table, token, f"missing key {key!r}")
         value = record[key]
-        ok = (
-            isinstance(value, (int, float)) and not isinstance(value, bool)
-            if kind is float
-            else isinstance(value, int) and not isinstance(value, bool)
-            if kind is int
-            else isinstance(value, kind)
-        )
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         if not ok:
             self._fail(
                 table, token, f"{key} must be {kind.__name__}, got {type(value).__name__} {_short(value)}"
@@ -327,10 +325,10 @@ class NuScenesSource(DataSource):
         value = self._field(table, token, record, key, list)
         if len(value) != n or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
             self._fail(table, token, f"{key} must be a list of {n} numbers, got {_short(value)}")
-        array = np.array(value, dtype=np.float64)
-        if not np.all(np.isfinite(array)):
+        # math.isfinite on a handful of Python floats is several times cheaper than a numpy round trip.
+        if not all(math.isfinite(v) for v in value):
             self._fail(table, token, f"{key} has non-finite values {value}")
-        return array
+        return np.array(value, dtype=np.float64)
 
     def _quat(self, table: str, token: str, record: Record, key: str = "rotation") -> FloatArray:
         """``record[key]`` as a unit quaternion ``(w, x, y, z)``; non-unit quaternions are refused."""
@@ -436,12 +434,7 @@ class _SequenceBuilder:
 
         sensors = {ch: self._sensor(ch, calibrations[ch], image_sizes.get(ch, {})) for ch in samples}
         keyframes = self._keyframes(sample_tokens, keyframe_samples)
-        poses = list(self._poses.values())
-        ego_poses = PoseTrack.from_unsorted(
-            np.array([p[0] for p in poses], dtype=np.int64),
-            np.stack([p[1] for p in poses]),
-            np.stack([p[2] for p in poses]),
-        )
+        ego_poses = self._pose_track()
         return Sequence(
             name=name,
             token=token,
@@ -621,6 +614,35 @@ class _SequenceBuilder:
         pose = SE3.from_quat(quat, translation)
         self._poses[pose_token] = (timestamp, translation, quat, pose)
         return pose
+
+    def _pose_track(self) -> PoseTrack:
+        """Every ego pose the scene's sample_data reference, merged into one track.
+
+        Poses that share a timestamp (several sensors stamped alike) must agree: the track keeps one of
+        them, so a disagreement would otherwise be dropped silently.
+        """
+        tokens = list(self._poses)
+        timestamps = np.array([self._poses[t][0] for t in tokens], dtype=np.int64)
+        translations = np.stack([self._poses[t][1] for t in tokens])
+        quats = np.stack([self._poses[t][2] for t in tokens])
+        order = np.argsort(timestamps, kind="stable")
+        same = np.flatnonzero(np.diff(timestamps[order]) == 0)
+        if same.size:
+            a, b = order[same], order[same + 1]
+            shift_m = np.linalg.norm(translations[a] - translations[b], axis=1)
+            angle_rad = quaternion.angle_between(quats[a], quats[b])
+            bad = np.flatnonzero(
+                (shift_m > SAME_TIME_POSE_TOLERANCE_M) | (angle_rad > SAME_TIME_POSE_TOLERANCE_RAD)
+            )
+            if bad.size:
+                i, j = int(a[bad[0]]), int(b[bad[0]])
+                self.src._fail(
+                    "ego_pose",
+                    f"{tokens[i]}, {tokens[j]}",
+                    f"two ego poses at timestamp {timestamps[i]} differ by {shift_m[bad[0]]:.4f} m and "
+                    f"{np.degrees(angle_rad[bad[0]]):.4f} deg",
+                )
+        return PoseTrack.from_unsorted(timestamps, translations, quats)
 
     # -------------------------------------------------------------- sensors
 
