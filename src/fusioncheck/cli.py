@@ -117,6 +117,7 @@ def main() -> None:
     """Entry point: turn fusioncheck's own errors into one-line messages and exit codes."""
     try:
         cli.main(standalone_mode=False)
+        sys.exit(EXIT_OK)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
