@@ -38,7 +38,7 @@ from fusioncheck.checks.ray_evidence import ray_evidence
 from fusioncheck.context import SequenceContext
 from fusioncheck.geometry.boxes import transform_boxes
 from fusioncheck.kernels.points_in_boxes import points_in_boxes
-from fusioncheck.scene.boxes import BoxAnnotation, boxes_to_arrays
+from fusioncheck.scene.boxes import BoxAnnotation, BoxArrays, boxes_to_arrays
 from fusioncheck.scene.sequence import Keyframe
 from fusioncheck.typing import FloatArray
 
@@ -150,18 +150,17 @@ class BoxFitCheck(Check):
         member_idx = np.flatnonzero(member)[order]
         bounds = np.searchsorted(owner[member][order], np.arange(len(boxes) + 1))
 
+        owned = np.bincount(first.point_box + 1, minlength=len(boxes) + 1)[1:]
         measures = []
         for j, box in enumerate(keyframe.annotations):
             idx = member_idx[bounds[j] : bounds[j + 1]]
-            if first.counts[j] != np.count_nonzero(first.point_box == j):
-                # Overlapping boxes: the shared points belong to the lower index; measure this one alone.
-                idx = _points_of_box(
-                    points, boxes.centers_m[j], boxes.rotations[j], sizes[j] / 2 + margins[j]
+            if first.counts[j] != owned[j]:
+                # Overlapping boxes: shared points belong to the lower index; measure this box on its own.
+                alone = points_in_boxes(
+                    points, _one_box(boxes, j), margins[j : j + 1], shell_eligible=~is_ground
                 )
-                in_this = np.all(
-                    np.abs((points[idx] - boxes.centers_m[j]) @ boxes.rotations[j]) <= sizes[j] / 2, axis=1
-                )
-                idx = idx[~is_ground[idx] & (in_this | (first.point_box[idx] < 0))]
+                mine = (alone.point_box == 0) | ((alone.point_shell_box == 0) & (first.point_box < 0))
+                idx = np.flatnonzero(mine & ~is_ground)
             local = (points[idx] - boxes.centers_m[j]) @ boxes.rotations[j]
             measures.append(
                 self._measure_box(
@@ -417,9 +416,6 @@ def _footprint_ring(center: FloatArray, rotation: FloatArray, half: FloatArray) 
     return np.concatenate(out)
 
 
-def _points_of_box(
-    points: FloatArray, center: FloatArray, rotation: FloatArray, half: FloatArray
-) -> np.ndarray:
-    """Return indices of ``points`` inside an (inflated) box (the exact test, for overlapping boxes)."""
-    local = (points - center) @ rotation
-    return np.flatnonzero(np.all(np.abs(local) <= half, axis=1))
+def _one_box(boxes: BoxArrays, j: int) -> BoxArrays:
+    """Return the ``j``-th box alone."""
+    return BoxArrays(boxes.centers_m[j : j + 1], boxes.sizes_m[j : j + 1], boxes.rotations[j : j + 1])
