@@ -372,36 +372,8 @@ def _scan(
     inv_cell = 1.0 / cell
     nx = int((x1 - x0) * inv_cell) + 1
     ny = int((y1 - y0) * inv_cell) + 1
-    nx_f = float(nx)
-    ny_f = float(ny)
-
-    # Compressed rows: the boxes of cell c are entries[starts[c]:starts[c + 1]], in increasing index order.
-    starts = np.zeros(nx * ny + 1, dtype=np.int64)
-    box_cells = np.empty((m, 4), dtype=np.int64)
-    for j in range(m):
-        ix0 = int((rects[j, 0] - x0) * inv_cell)
-        ix1 = int((rects[j, 1] - x0) * inv_cell)
-        iy0 = int((rects[j, 2] - y0) * inv_cell)
-        iy1 = int((rects[j, 3] - y0) * inv_cell)
-        box_cells[j, 0] = ix0
-        box_cells[j, 1] = ix1
-        box_cells[j, 2] = iy0
-        box_cells[j, 3] = iy1
-        for iy in range(iy0, iy1 + 1):
-            for ix in range(ix0, ix1 + 1):
-                starts[iy * nx + ix + 1] += 1
-    most_in_cell = 0
-    for c in range(nx * ny):
-        most_in_cell = max(most_in_cell, starts[c + 1])
-        starts[c + 1] += starts[c]
-    entries = np.empty(starts[nx * ny], dtype=np.int32)
-    fill = starts[:-1].copy()
-    for j in range(m):
-        for iy in range(box_cells[j, 2], box_cells[j, 3] + 1):
-            for ix in range(box_cells[j, 0], box_cells[j, 1] + 1):
-                c = iy * nx + ix
-                entries[fill[c]] = j
-                fill[c] += 1
+    starts, entries, most_in_cell = _bin_boxes(rects, x0, y0, inv_cell, nx, ny)
+    cells = _point_cells(columns, x0, y0, inv_cell, nx, ny)
 
     # Shell candidates of the current point, kept until we know it is inside no box.
     shell_boxes = np.empty(most_in_cell, dtype=np.int64)
@@ -411,18 +383,13 @@ def _scan(
     ys = columns[1]
     zs = columns[2]
     for i in range(n):
-        x = np.float64(xs[i])
-        y = np.float64(ys[i])
-        fx = (x - x0) * inv_cell
-        fy = (y - y0) * inv_cell
-        # Written so that NaN coordinates fail the test and are skipped.
-        if not (fx >= 0.0 and fx < nx_f and fy >= 0.0 and fy < ny_f):
-            continue
-        c = int(fy) * nx + int(fx)
+        c = cells[i]
         begin = starts[c]
         end = starts[c + 1]
         if begin == end:
             continue
+        x = np.float64(xs[i])
+        y = np.float64(ys[i])
         z = np.float64(zs[i])
         first_inside = -1
         n_shell = 0
@@ -432,15 +399,15 @@ def _scan(
             dy = y - geometry[j, 1]
             dz = z - geometry[j, 2]
             lx = dx * geometry[j, 3] + dy * geometry[j, 6] + dz * geometry[j, 9]
-            if not (abs(lx) <= geometry[j, 15]):
-                continue
             ly = dx * geometry[j, 4] + dy * geometry[j, 7] + dz * geometry[j, 10]
-            if not (abs(ly) <= geometry[j, 16]):
-                continue
             lz = dx * geometry[j, 5] + dy * geometry[j, 8] + dz * geometry[j, 11]
-            if not (abs(lz) <= geometry[j, 17]):
+            ax = abs(lx)
+            ay = abs(ly)
+            az = abs(lz)
+            # Non-short-circuit "&": fewer branches; NaN compares false, so NaN points fail here.
+            if not ((ax <= geometry[j, 15]) & (ay <= geometry[j, 16]) & (az <= geometry[j, 17])):
                 continue
-            if abs(lx) <= geometry[j, 12] and abs(ly) <= geometry[j, 13] and abs(lz) <= geometry[j, 14]:
+            if (ax <= geometry[j, 12]) & (ay <= geometry[j, 13]) & (az <= geometry[j, 14]):
                 counts[j] += 1
                 if first_inside < 0:
                     first_inside = j
@@ -459,6 +426,73 @@ def _scan(
                 j = shell_boxes[s]
                 shell_counts[j] += 1
                 _extend(local_min, local_max, j, shell_local[s, 0], shell_local[s, 1], shell_local[s, 2])
+
+
+@numba.njit(cache=True)
+def _bin_boxes(
+    rects: FloatArray, x0: float, y0: float, inv_cell: float, nx: int, ny: int
+) -> tuple[IntArray, Int32Array, int]:
+    """Compressed rows of the boxes per cell: ``(starts, entries, most boxes in one cell)``.
+
+    The boxes of cell ``c = iy * nx + ix`` are ``entries[starts[c]:starts[c + 1]]`` in increasing index
+    order. ``starts`` has ``nx * ny + 2`` entries: cell ``nx * ny`` is an extra, empty cell that points
+    outside the grid are sent to.
+    """
+    m = rects.shape[0]
+    n_cells = nx * ny
+    starts = np.zeros(n_cells + 2, dtype=np.int64)
+    box_cells = np.empty((m, 4), dtype=np.int64)
+    for j in range(m):
+        ix0 = int((rects[j, 0] - x0) * inv_cell)
+        ix1 = int((rects[j, 1] - x0) * inv_cell)
+        iy0 = int((rects[j, 2] - y0) * inv_cell)
+        iy1 = int((rects[j, 3] - y0) * inv_cell)
+        box_cells[j, 0] = ix0
+        box_cells[j, 1] = ix1
+        box_cells[j, 2] = iy0
+        box_cells[j, 3] = iy1
+        for iy in range(iy0, iy1 + 1):
+            for ix in range(ix0, ix1 + 1):
+                starts[iy * nx + ix + 1] += 1
+    most_in_cell = 0
+    for c in range(n_cells + 1):
+        most_in_cell = max(most_in_cell, starts[c + 1])
+        starts[c + 1] += starts[c]
+    entries = np.empty(starts[n_cells + 1], dtype=np.int32)
+    fill = starts[:-1].copy()
+    for j in range(m):
+        for iy in range(box_cells[j, 2], box_cells[j, 3] + 1):
+            for ix in range(box_cells[j, 0], box_cells[j, 1] + 1):
+                c = iy * nx + ix
+                entries[fill[c]] = j
+                fill[c] += 1
+    return starts, entries, most_in_cell
+
+
+@numba.njit(cache=True)
+def _point_cells(
+    columns: npt.NDArray[np.floating], x0: float, y0: float, inv_cell: float, nx: int, ny: int
+) -> Int32Array:
+    """``(N,)`` grid cell of each point; ``nx * ny`` (the empty extra cell) outside the grid or for NaN.
+
+    Branch-free so that it vectorises: this pass touches every point, the scan after it only the few in
+    occupied cells.
+    """
+    n = columns.shape[1]
+    xs = columns[0]
+    ys = columns[1]
+    nx_f = float(nx)
+    ny_f = float(ny)
+    outside = nx * ny
+    cells = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        fx = (np.float64(xs[i]) - x0) * inv_cell
+        fy = (np.float64(ys[i]) - y0) * inv_cell
+        # NaN compares false, so NaN points go to the outside cell.
+        ok = (fx >= 0.0) & (fx < nx_f) & (fy >= 0.0) & (fy < ny_f)
+        c = int(fy if ok else 0.0) * nx + int(fx if ok else 0.0)
+        cells[i] = c if ok else outside
+    return cells
 
 
 @numba.njit(cache=True, inline="always")
