@@ -373,11 +373,20 @@ def _scan(
     nx = int((x1 - x0) * inv_cell) + 1
     ny = int((y1 - y0) * inv_cell) + 1
     starts, entries, most_in_cell = _bin_boxes(rects, x0, y0, inv_cell, nx, ny)
-    cells = _point_cells(columns, x0, y0, inv_cell, nx, ny)
+    cells = np.empty(n, dtype=np.int32)
+    _point_cells(columns, x0, y0, inv_cell, nx, ny, cells)
 
     # Shell candidates of the current point, kept until we know it is inside no box.
     shell_boxes = np.empty(most_in_cell, dtype=np.int64)
     shell_local = np.empty((most_in_cell, 3), dtype=np.float64)
+
+    # The extent and count of the box hit last live in registers until another box is hit: runs of
+    # consecutive points in one box are the rule in a LiDAR scan, and updating memory for each of them
+    # would chain every update to the previous one through store-to-load forwarding.
+    held = -1
+    held_count = 0
+    min_x = min_y = min_z = np.inf
+    max_x = max_y = max_z = -np.inf
 
     xs = columns[0]
     ys = columns[1]
@@ -408,10 +417,26 @@ def _scan(
             if not ((ax <= geometry[j, 15]) & (ay <= geometry[j, 16]) & (az <= geometry[j, 17])):
                 continue
             if (ax <= geometry[j, 12]) & (ay <= geometry[j, 13]) & (az <= geometry[j, 14]):
-                counts[j] += 1
+                if j != held:
+                    if held >= 0:
+                        _store_extent(counts, local_min, local_max, held, held_count, min_x, min_y, min_z, max_x, max_y, max_z)
+                    held = j
+                    held_count = counts[j]
+                    min_x = local_min[j, 0]
+                    min_y = local_min[j, 1]
+                    min_z = local_min[j, 2]
+                    max_x = local_max[j, 0]
+                    max_y = local_max[j, 1]
+                    max_z = local_max[j, 2]
+                held_count += 1
+                min_x = min(min_x, lx)
+                min_y = min(min_y, ly)
+                min_z = min(min_z, lz)
+                max_x = max(max_x, lx)
+                max_y = max(max_y, ly)
+                max_z = max(max_z, lz)
                 if first_inside < 0:
                     first_inside = j
-                _extend(local_min, local_max, j, lx, ly, lz)
             elif first_inside < 0 and eligible[i]:
                 shell_boxes[n_shell] = j
                 shell_local[n_shell, 0] = lx
@@ -421,78 +446,111 @@ def _scan(
         if first_inside >= 0:
             point_box[i] = first_inside
         elif n_shell > 0:
+            if held >= 0:
+                _store_extent(counts, local_min, local_max, held, held_count, min_x, min_y, min_z, max_x, max_y, max_z)
+                held = -1
             point_shell_box[i] = shell_boxes[0]
             for s in range(n_shell):
                 j = shell_boxes[s]
                 shell_counts[j] += 1
                 _extend(local_min, local_max, j, shell_local[s, 0], shell_local[s, 1], shell_local[s, 2])
+    if held >= 0:
+        _store_extent(counts, local_min, local_max, held, held_count, min_x, min_y, min_z, max_x, max_y, max_z)
+
+
+@numba.njit(cache=True, inline="always")
+def _store_extent(
+    counts: IntArray,
+    local_min: FloatArray,
+    local_max: FloatArray,
+    j: int,
+    count: int,
+    min_x: float,
+    min_y: float,
+    min_z: float,
+    max_x: float,
+    max_y: float,
+    max_z: float,
+) -> None:
+    """Write box ``j``'s count and extent back from registers."""
+    counts[j] = count
+    local_min[j, 0] = min_x
+    local_min[j, 1] = min_y
+    local_min[j, 2] = min_z
+    local_max[j, 0] = max_x
+    local_max[j, 1] = max_y
+    local_max[j, 2] = max_z
 
 
 @numba.njit(cache=True)
 def _bin_boxes(
     rects: FloatArray, x0: float, y0: float, inv_cell: float, nx: int, ny: int
-) -> tuple[IntArray, Int32Array, int]:
+) -> tuple[Int32Array, Int32Array, int]:
     """Compressed rows of the boxes per cell: ``(starts, entries, most boxes in one cell)``.
 
-    The boxes of cell ``c = iy * nx + ix`` are ``entries[starts[c]:starts[c + 1]]`` in increasing index
-    order. ``starts`` has ``nx * ny + 2`` entries: cell ``nx * ny`` is an extra, empty cell that points
-    outside the grid are sent to.
+    The boxes of cell ``c = iy * nx + ix`` are ``entries[starts[c]:starts[c + 1]]``, in increasing index
+    order. Cell ``nx * ny`` is an extra, empty cell where points outside the grid are sent.
     """
     m = rects.shape[0]
     n_cells = nx * ny
-    starts = np.zeros(n_cells + 2, dtype=np.int64)
-    box_cells = np.empty((m, 4), dtype=np.int64)
+    starts = np.zeros(n_cells + 2, dtype=np.int32)
     for j in range(m):
-        ix0 = int((rects[j, 0] - x0) * inv_cell)
-        ix1 = int((rects[j, 1] - x0) * inv_cell)
-        iy0 = int((rects[j, 2] - y0) * inv_cell)
-        iy1 = int((rects[j, 3] - y0) * inv_cell)
-        box_cells[j, 0] = ix0
-        box_cells[j, 1] = ix1
-        box_cells[j, 2] = iy0
-        box_cells[j, 3] = iy1
+        ix0, ix1, iy0, iy1 = _rect_cells(rects, j, x0, y0, inv_cell)
         for iy in range(iy0, iy1 + 1):
             for ix in range(ix0, ix1 + 1):
-                starts[iy * nx + ix + 1] += 1
+                starts[iy * nx + ix] += 1
+    # Inclusive prefix sums (the end of each cell), then fill each cell from its end, boxes in
+    # decreasing order: afterwards starts[c] is the start of cell c and the boxes are ascending.
     most_in_cell = 0
+    total = 0
     for c in range(n_cells + 1):
-        most_in_cell = max(most_in_cell, starts[c + 1])
-        starts[c + 1] += starts[c]
-    entries = np.empty(starts[n_cells + 1], dtype=np.int32)
-    fill = starts[:-1].copy()
-    for j in range(m):
-        for iy in range(box_cells[j, 2], box_cells[j, 3] + 1):
-            for ix in range(box_cells[j, 0], box_cells[j, 1] + 1):
+        most_in_cell = max(most_in_cell, starts[c])
+        total += starts[c]
+        starts[c] = total
+    starts[n_cells + 1] = total
+    entries = np.empty(total, dtype=np.int32)
+    for j in range(m - 1, -1, -1):
+        ix0, ix1, iy0, iy1 = _rect_cells(rects, j, x0, y0, inv_cell)
+        for iy in range(iy0, iy1 + 1):
+            for ix in range(ix0, ix1 + 1):
                 c = iy * nx + ix
-                entries[fill[c]] = j
-                fill[c] += 1
+                starts[c] -= 1
+                entries[starts[c]] = j
     return starts, entries, most_in_cell
+
+
+@numba.njit(cache=True, inline="always")
+def _rect_cells(rects: FloatArray, j: int, x0: float, y0: float, inv_cell: float) -> tuple[int, int, int, int]:
+    """First and last grid column and row ``(ix0, ix1, iy0, iy1)`` of box ``j``'s rectangle."""
+    return (
+        int((rects[j, 0] - x0) * inv_cell),
+        int((rects[j, 1] - x0) * inv_cell),
+        int((rects[j, 2] - y0) * inv_cell),
+        int((rects[j, 3] - y0) * inv_cell),
+    )
 
 
 @numba.njit(cache=True)
 def _point_cells(
-    columns: npt.NDArray[np.floating], x0: float, y0: float, inv_cell: float, nx: int, ny: int
-) -> Int32Array:
-    """``(N,)`` grid cell of each point; ``nx * ny`` (the empty extra cell) outside the grid or for NaN.
+    columns: npt.NDArray[np.floating], x0: float, y0: float, inv_cell: float, nx: int, ny: int, cells: Int32Array
+) -> None:
+    """Write each point's grid cell to ``cells`` (``(N,)``); ``nx * ny`` outside the grid or for NaN.
 
-    Branch-free so that it vectorises: this pass touches every point, the scan after it only the few in
-    occupied cells.
+    Branch-free so that it vectorises: this pass touches every point, the scan after it mostly skips
+    points in empty cells.
     """
-    n = columns.shape[1]
     xs = columns[0]
     ys = columns[1]
     nx_f = float(nx)
     ny_f = float(ny)
     outside = nx * ny
-    cells = np.empty(n, dtype=np.int32)
-    for i in range(n):
+    for i in range(columns.shape[1]):
         fx = (np.float64(xs[i]) - x0) * inv_cell
         fy = (np.float64(ys[i]) - y0) * inv_cell
         # NaN compares false, so NaN points go to the outside cell.
         ok = (fx >= 0.0) & (fx < nx_f) & (fy >= 0.0) & (fy < ny_f)
         c = int(fy if ok else 0.0) * nx + int(fx if ok else 0.0)
         cells[i] = c if ok else outside
-    return cells
 
 
 @numba.njit(cache=True, inline="always")
