@@ -1,0 +1,211 @@
+"""Fault specification: which label faults the simulator injects, read from a JSON file.
+
+Format (every key optional; an empty object ``{}`` is a clean run)::
+
+    {
+      "shrink": {"vehicle.car": {"length": -0.15, "width": -0.05}, "human.pedestrian.adult": {"height": 0.1}},
+      "delete": {"fraction": 0.1, "unit": "box"},
+      "ghost": 3,
+      "label_time_offset_ms": 50
+    }
+
+- ``shrink``: nuScenes category -> axis (``length``, ``width``, ``height``) -> relative size change
+  (``-0.15`` = 15 % smaller, ``+0.1`` = 10 % larger; must be > -1). Applied to every box of the class:
+  written size = true size x (1 + factor) x (1 + label noise). Length and width shrink about the box
+  centre; height keeps the box bottom on the ground.
+- ``delete``: ``{"fraction": f}`` (0..1) or ``{"count": n}``, per scene, optional ``"unit"``: ``"box"``
+  (default: single boxes) or ``"track"`` (whole tracks: every box of an instance).
+- ``ghost``: boxes without an object added per scene (an integer, or ``{"count": n}``).
+- ``label_time_offset_ms``: every box is drawn where its object was at ``timestamp + offset`` (the
+  DESIGN.md sign convention: +50 means the boxes show the world 50 ms after their stamp).
+
+Unknown keys at any level raise :class:`~fusioncheck.errors.PolicyError` naming the key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fusioncheck.errors import PolicyError
+from fusioncheck.simulate.taxonomy import CATEGORY_NAMES
+
+AXES: tuple[str, ...] = ("length", "width", "height")
+_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms")
+_DELETE_KEYS = ("fraction", "count", "unit")
+_DELETE_UNITS = ("box", "track")
+
+
+@dataclass(frozen=True)
+class DeleteSpec:
+    """Boxes to delete per scene: a ``fraction`` of them or a ``count``, as single boxes or whole tracks.
+
+    Attributes:
+        fraction: 0..1 of the scene's boxes (unit box) or tracks (unit track).
+        count: number of boxes or tracks (used when ``fraction`` is 0).
+        unit: ``"box"`` or ``"track"``.
+    """
+
+    fraction: float = 0.0
+    count: int = 0
+    unit: str = "box"
+
+    @property
+    def active(self) -> bool:
+        """True when anything is deleted."""
+        return self.fraction > 0.0 or self.count > 0
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """Label faults to inject (see the module docstring for the JSON format).
+
+    Attributes:
+        shrink: category -> axis -> relative size change.
+        delete: boxes to delete.
+        ghost: ghost boxes to add per scene.
+        label_time_offset_ms: time offset of every label, milliseconds.
+    """
+
+    shrink: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    delete: DeleteSpec = field(default_factory=DeleteSpec)
+    ghost: int = 0
+    label_time_offset_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        _validate_shrink(self.shrink, "shrink")
+        if not (0.0 <= self.delete.fraction <= 1.0):
+            raise PolicyError(f"delete.fraction must lie in 0..1, got {self.delete.fraction}")
+        if self.delete.count < 0:
+            raise PolicyError(f"delete.count must be >= 0, got {self.delete.count}")
+        if self.delete.fraction > 0 and self.delete.count > 0:
+            raise PolicyError("delete: give either 'fraction' or 'count', not both")
+        if self.delete.unit not in _DELETE_UNITS:
+            raise PolicyError(f"delete.unit must be one of {list(_DELETE_UNITS)}, got {self.delete.unit!r}")
+        if self.ghost < 0:
+            raise PolicyError(f"ghost must be >= 0, got {self.ghost}")
+        if not math.isfinite(self.label_time_offset_ms) or abs(self.label_time_offset_ms) > 10_000:
+            raise PolicyError(
+                f"label_time_offset_ms must be finite and within +-10000, got {self.label_time_offset_ms}"
+            )
+
+    @property
+    def is_clean(self) -> bool:
+        """True when no fault is injected."""
+        return (
+            not any(f != 0.0 for axes in self.shrink.values() for f in axes.values())
+            and not self.delete.active
+            and self.ghost == 0
+            and self.label_time_offset_ms == 0.0
+        )
+
+    def shrink_factors(self, category: str) -> tuple[float, float, float]:
+        """Relative change ``(length, width, height)`` for ``category`` (zeros when not shrunk)."""
+        axes = self.shrink.get(category, {})
+        return (float(axes.get("length", 0.0)), float(axes.get("width", 0.0)), float(axes.get("height", 0.0)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the spec in its JSON form."""
+        delete: dict[str, Any] = {"unit": self.delete.unit}
+        if self.delete.count > 0:
+            delete["count"] = self.delete.count
+        else:
+            delete["fraction"] = self.delete.fraction
+        return {
+            "shrink": {c: {a: float(v) for a, v in axes.items()} for c, axes in sorted(self.shrink.items())},
+            "delete": delete,
+            "ghost": self.ghost,
+            "label_time_offset_ms": float(self.label_time_offset_ms),
+        }
+
+    @staticmethod
+    def from_dict(data: object, source: str = "fault spec") -> FaultSpec:
+        """Parse the JSON form; raises :class:`PolicyError` naming ``source`` and the offending key."""
+        if not isinstance(data, Mapping):
+            raise PolicyError(f"{source}: expected a JSON object at the top level")
+        _reject_unknown(data, _TOP_KEYS, source, "")
+        shrink_raw = data.get("shrink", {})
+        if not isinstance(shrink_raw, Mapping):
+            raise PolicyError(f"{source}: 'shrink' must be an object of category -> axis -> factor")
+        shrink: dict[str, dict[str, float]] = {}
+        for category, axes in shrink_raw.items():
+            if category not in CATEGORY_NAMES:
+                raise PolicyError(f"{source}: unknown key {category!r} in 'shrink' (not a nuScenes category)")
+            if not isinstance(axes, Mapping):
+                raise PolicyError(f"{source}: 'shrink.{category}' must be an object of axis -> factor")
+            _reject_unknown(axes, AXES, source, f"shrink.{category}")
+            shrink[category] = {
+                axis: _number(v, source, f"shrink.{category}.{axis}") for axis, v in axes.items()
+            }
+        delete_raw = data.get("delete", {})
+        if not isinstance(delete_raw, Mapping):
+            raise PolicyError(f"{source}: 'delete' must be an object like {{\"fraction\": 0.1}}")
+        _reject_unknown(delete_raw, _DELETE_KEYS, source, "delete")
+        delete = DeleteSpec(
+            fraction=_number(delete_raw.get("fraction", 0.0), source, "delete.fraction"),
+            count=_integer(delete_raw.get("count", 0), source, "delete.count"),
+            unit=str(delete_raw.get("unit", "box")),
+        )
+        ghost_raw = data.get("ghost", 0)
+        if isinstance(ghost_raw, Mapping):
+            _reject_unknown(ghost_raw, ("count",), source, "ghost")
+            ghost_raw = ghost_raw.get("count", 0)
+        ghost = _integer(ghost_raw, source, "ghost")
+        offset = _number(data.get("label_time_offset_ms", 0.0), source, "label_time_offset_ms")
+        try:
+            return FaultSpec(shrink, delete, ghost, offset)
+        except PolicyError as exc:
+            raise PolicyError(f"{source}: {exc}") from None
+
+
+def _validate_shrink(shrink: Mapping[str, Mapping[str, float]], where: str) -> None:
+    for category, axes in shrink.items():
+        if category not in CATEGORY_NAMES:
+            raise PolicyError(f"unknown key {category!r} in '{where}' (not a nuScenes category)")
+        for axis, factor in axes.items():
+            if axis not in AXES:
+                raise PolicyError(f"unknown key {axis!r} in '{where}.{category}' (axes: {', '.join(AXES)})")
+            if not math.isfinite(factor) or factor <= -1.0:
+                raise PolicyError(f"'{where}.{category}.{axis}' must be a finite number > -1, got {factor}")
+
+
+def _reject_unknown(data: Mapping[str, Any], known: tuple[str, ...], source: str, where: str) -> None:
+    for key in data:
+        if key not in known:
+            place = f" in '{where}'" if where else ""
+            raise PolicyError(f"{source}: unknown key {key!r}{place} (known: {', '.join(known)})")
+
+
+def _number(value: object, source: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PolicyError(f"{source}: '{key}' must be a number, got {value!r}")
+    return float(value)
+
+
+def _integer(value: object, source: str, key: str) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or float(value) != int(value)
+    ):
+        raise PolicyError(f"{source}: '{key}' must be a whole number, got {value!r}")
+    return int(value)
+
+
+def load_fault_spec(path: Path) -> FaultSpec:
+    """Read a fault spec JSON file; raises :class:`PolicyError` naming the file and what is wrong."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{p}: cannot read fault spec: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"{p}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    return FaultSpec.from_dict(data, source=str(p))
