@@ -139,29 +139,42 @@ class BoxFitCheck(Check):
             np.maximum(p["shell_margin_m"], p["shell_margin_fraction"] * sizes), 0.0, p["shell_margin_max_m"]
         )
 
-        first = points_in_boxes(points, boxes)
-        ground = GroundModel.fit(points, first.point_box < 0, origin)
+        # Points within noise of a box belong to it: they are never another box's spill, nor ground.
+        near = points_in_boxes(points, BoxArrays(boxes.centers_m, sizes + 2 * p["noise_m"], boxes.rotations))
+        ground = GroundModel.fit(points, near.point_box < 0, origin)
         is_ground = ground.ground_mask(points, p["ground_clearance_m"])
-        result = points_in_boxes(points, boxes, margins, shell_eligible=~is_ground)
+        eligible = ~is_ground & (near.point_box < 0)
+        result = points_in_boxes(points, boxes, margins, shell_eligible=eligible)
 
         owner = np.where(result.point_box >= 0, result.point_box, result.point_shell_box)
         member = (owner >= 0) & ~is_ground
         order = np.argsort(owner[member], kind="stable")
         member_idx = np.flatnonzero(member)[order]
         bounds = np.searchsorted(owner[member][order], np.arange(len(boxes) + 1))
+        owned = np.bincount(result.point_box + 1, minlength=len(boxes) + 1)[1:]
+        # Object motion during the sweep: with per-point times, each point is moved back to the box's time.
+        ego_from_global = sample.global_from_ego.inverse()
+        velocities = _velocities(context, keyframe.annotations) @ ego_from_global.rotation.T
+        point_dt_s = None
+        if sweep.point_times_s is not None:
+            point_dt_s = sweep.point_times_s.astype(np.float64) + 1e-6 * (
+                sample.timestamp_us - keyframe.timestamp_us
+            )
 
-        owned = np.bincount(first.point_box + 1, minlength=len(boxes) + 1)[1:]
         measures = []
         for j, box in enumerate(keyframe.annotations):
             idx = member_idx[bounds[j] : bounds[j + 1]]
-            if first.counts[j] != owned[j]:
+            if result.counts[j] != owned[j]:
                 # Overlapping boxes: shared points belong to the lower index; measure this box on its own.
                 alone = points_in_boxes(
-                    points, _one_box(boxes, j), margins[j : j + 1], shell_eligible=~is_ground
+                    points, _one_box(boxes, j), margins[j : j + 1], shell_eligible=eligible
                 )
-                mine = (alone.point_box == 0) | ((alone.point_shell_box == 0) & (first.point_box < 0))
+                mine = (alone.point_box == 0) | ((alone.point_shell_box == 0) & (result.point_box < 0))
                 idx = np.flatnonzero(mine & ~is_ground)
-            local = (points[idx] - boxes.centers_m[j]) @ boxes.rotations[j]
+            box_points = points[idx]
+            if point_dt_s is not None:
+                box_points = box_points - np.outer(point_dt_s[idx], velocities[j])
+            local = (box_points - boxes.centers_m[j]) @ boxes.rotations[j]
             measures.append(
                 self._measure_box(
                     box, lidar, local, int(result.counts[j]), origin, boxes.centers_m[j], boxes.rotations[j],
@@ -414,6 +427,19 @@ def _footprint_ring(center: FloatArray, rotation: FloatArray, half: FloatArray) 
         local = np.stack([(half[0] + pad) * np.cos(angles), (half[1] + pad) * np.sin(angles)], axis=1)
         out.append(local @ rotation[:2, :2].T + center[:2])
     return np.concatenate(out)
+
+
+def _velocities(context: SequenceContext, boxes: tuple[BoxAnnotation, ...]) -> FloatArray:
+    """``(M, 3)`` velocity of each box from its track (m/s, global frame); 0 where the track cannot tell."""
+    tracks = context.sequence.tracks
+    out = np.zeros((len(boxes), 3))
+    for j, box in enumerate(boxes):
+        track = tracks[box.instance]
+        k = int(np.searchsorted(track.timestamps_us, box.timestamp_us))
+        v = track.velocities_mps[k]
+        if np.all(np.isfinite(v)):
+            out[j] = v
+    return out
 
 
 def _one_box(boxes: BoxArrays, j: int) -> BoxArrays:
