@@ -44,6 +44,8 @@ from fusioncheck.typing import FloatArray
 
 _AXES = ("length", "width", "height")
 _FACES = ("front", "back", "left", "right", "top", "bottom")
+#: Classes whose shape leaves much of their box empty (beams pass between legs, spokes, rails).
+_SPARSE_CLASSES = ("human.", "vehicle.bicycle", "vehicle.motorcycle", "movable_object.barrier")
 #: A judgement: score 0..1 (flagged from 0.5), message and measured values; None = not evaluable.
 _Verdict = tuple[float, str, dict[str, Any]]
 #: A face counts as facing the sensor when the view direction's component along its normal exceeds this.
@@ -65,10 +67,12 @@ class _BoxMeasure:
     spill_tolerance_m: FloatArray  # (3,) per axis
     gap_m: FloatArray  # (3,) smaller of the two end gaps per axis (height: top gap); NaN if not observable
     gap_tolerance_m: FloatArray  # (3,)
+    occupied_m: FloatArray  # (2, 3) 2nd and 98th percentile of the object points per axis (NaN if too few)
     ground_offset_m: float  # box bottom minus local ground; NaN if no ground evidence
     ground_support: int  # ring positions around the footprint where the ground was seen
     through: int = 0
     front: int = 0
+    gap_through: FloatArray | None = None  # (3,) beams through the empty end slabs (fewest of both ends)
 
 
 @register
@@ -89,14 +93,18 @@ class BoxFitCheck(Check):
         "min_points_oversized": 30,
         "oversize_gap_m": 0.15,
         "oversize_tolerance": 0.1,
+        "min_gap_through": 3,
         "azimuth_step_deg": 0.35,
         "vertical_step_deg": 1.4,
         "ground_clearance_m": 0.2,
         "height_offset_tolerance_m": 0.3,
         "min_ground_cells": 8,
         "empty_max_points": 2,
-        "empty_min_expected": 5.0,
-        "empty_min_through": 5,
+        "empty_leak": 0.1,
+        "empty_leak_sparse": 0.3,
+        "empty_log_ratio": 4.6,
+        "empty_min_through": 2,
+        "empty_min_visible": 0.2,
         "max_range_m": 60.0,
     }
 
@@ -223,10 +231,12 @@ class BoxFitCheck(Check):
 
         gap = np.full(3, np.nan)
         gap_tol = np.full(3, np.nan)
+        occupied = np.full((2, 3), np.nan)
         inside_local = local[inside]
         if object_points >= p["min_points_oversized"]:
             lo = np.percentile(inside_local, 2, axis=0)
             hi = np.percentile(inside_local, 98, axis=0)
+            occupied[:] = lo, hi
             az_step = range_m * np.radians(p["azimuth_step_deg"])
             for axis, other in ((0, 1), (1, 0)):
                 if abs(view_local[other]) >= _FACING_COS:  # the face along this axis faces the sensor
@@ -251,6 +261,7 @@ class BoxFitCheck(Check):
             box=box, sensor=sensor, range_m=range_m, cross_section_m2=cross_section,
             points_inside=points_inside, object_points=object_points, spill_points=spill_points,
             spill_m=spill_m, spill_tolerance_m=spill_tol, gap_m=gap, gap_tolerance_m=gap_tol,
+            occupied_m=occupied,
             ground_offset_m=offset, ground_support=ground_support,
         )  # fmt: skip
 
@@ -263,14 +274,38 @@ class BoxFitCheck(Check):
         rotations: FloatArray,
         sizes: FloatArray,
     ) -> None:
-        """Count beams through/in front of the boxes that hold (almost) no object points."""
+        """Count LiDAR beams through near-empty boxes and through the empty ends of boxes that look too large.
+
+        An end is only known to be empty if beams crossed it. End slabs span the lower half of the box
+        (above the ground clearance), where vehicles reach from bumper to bumper; above it, hoods and
+        rear windows leave free space inside a correct box.
+        """
+        p = self.parameters
         for j, m in enumerate(measures):
-            if (
-                m.object_points <= self.parameters["empty_max_points"]
-                and m.range_m <= self.parameters["max_range_m"]
-            ):
+            if m.object_points <= p["empty_max_points"] and m.range_m <= p["max_range_m"]:
                 ev = ray_evidence(points, origin, centers[j], rotations[j], sizes[j])
                 m.through, m.front = ev.through, ev.front
+            candidate = np.isfinite(m.gap_m) & (m.gap_m > m.gap_tolerance_m)
+            if not candidate.any():
+                continue
+            m.gap_through = np.zeros(3)
+            half = sizes[j] / 2
+            for axis in np.flatnonzero(candidate):
+                ends = ((m.occupied_m[1, axis], half[axis]), (-half[axis], m.occupied_m[0, axis]))
+                counts = []
+                for lo, hi in ends[: 1 if axis == 2 else 2]:  # height: only the top slab (floor = ground)
+                    slab_center = np.zeros(3)
+                    slab_size = 0.7 * sizes[j].copy()
+                    if axis < 2:
+                        slab_center[2] = -0.2 * sizes[j][2]
+                        slab_size[2] = 0.3 * sizes[j][2]
+                    slab_center[axis] = (lo + hi) / 2
+                    slab_size[axis] = max(hi - lo, 1e-3)
+                    ev = ray_evidence(
+                        points, origin, centers[j] + rotations[j] @ slab_center, rotations[j], slab_size, 1.0
+                    )
+                    counts.append(ev.through)
+                m.gap_through[axis] = min(counts)
 
     # -- decisions ---------------------------------------------------------------------------------
 
@@ -303,10 +338,16 @@ class BoxFitCheck(Check):
         expected = k * m.cross_section_m2 / max(m.range_m, 1.0) ** 2
         if m.object_points > p["empty_max_points"] or m.object_points >= 0.1 * expected:
             return 0.0, "", {}
-        free = m.through / (m.through + m.front + m.object_points + 1.0)
-        score = free * (1.0 - np.exp(-expected / p["empty_min_expected"]))
-        if m.through < p["empty_min_through"]:
-            score = min(score, 0.49)
+        # Evidence as a log likelihood ratio "no object" vs "object": every beam through the box's core
+        # is unlikely (leakage probability per beam) if an object were there, and so is seeing no point
+        # where ``expected`` are due (Poisson), discounted by the share of beams occluded in front.
+        reached = m.through + m.object_points
+        visible = reached / (reached + m.front) if reached + m.front else 0.0
+        leak = p["empty_leak_sparse"] if m.box.category.startswith(_SPARSE_CLASSES) else p["empty_leak"]
+        log_ratio = m.through * np.log(1.0 / leak) + expected * visible
+        score = 1.0 / (1.0 + np.exp(-(log_ratio - p["empty_log_ratio"])))
+        if m.through < p["empty_min_through"] or visible < p["empty_min_visible"]:
+            score = min(score, 0.49)  # too few beams, or mostly hidden behind something: no verdict
         message = (
             f"{m.box.category} box holds {m.object_points} points where about {expected:.0f} are expected at "
             f"{m.range_m:.1f} m, and {m.through} LiDAR beams pass through it"
@@ -349,7 +390,16 @@ class BoxFitCheck(Check):
         observable = np.isfinite(m.gap_m)
         if not observable.any():
             return None
-        excess = np.where(observable, m.gap_m - m.gap_tolerance_m, -np.inf)
+        seen_empty = (
+            np.zeros(3, dtype=bool)
+            if m.gap_through is None
+            else m.gap_through >= self.parameters["min_gap_through"]
+        )
+        needed = max(
+            self.parameters["min_spill_points"], self.parameters["min_spill_fraction"] * m.object_points
+        )
+        spilling = (m.spill_points.reshape(3, 2) >= needed).any(axis=1)  # points past a face: not too large
+        excess = np.where(observable & seen_empty & ~spilling, m.gap_m - m.gap_tolerance_m, -np.inf)
         axis = int(np.argmax(excess))
         if excess[axis] <= 0:
             return 0.0, "", {}
