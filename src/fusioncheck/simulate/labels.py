@@ -199,7 +199,7 @@ def _visible_fractions(
         float(dist.max()) + 1.0,
     )
     owners = np.array([b[3] for b in boxes]).repeat(_VIS_SIGNS.shape[0])
-    hit_owner = np.where(hits >= 0, parts.owners[np.maximum(hits, 0)], -2)
+    hit_owner = parts.owner_of(hits, -2)
     seen = ((hit_owner == owners) & (owners >= 0)) | (ranges >= dist - 0.05)
     return [float(v) for v in seen.reshape(len(boxes), -1).mean(axis=1)]
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from fusioncheck.geometry.se3 import SE3
 from fusioncheck.simulate.config import SimConfig
-from fusioncheck.simulate.raycast import GROUND, MISS, azimuth_intervals, cast_rays
+from fusioncheck.simulate.raycast import MISS, azimuth_intervals, cast_rays
 from fusioncheck.simulate.world import World
 from fusioncheck.typing import Float32Array, FloatArray, IntArray
 
@@ -178,10 +178,11 @@ def simulate_sweep(
     pose = world.global_from_ego(stamp_s).compose(cal)
     p_sensor = (p_global - pose.translation) @ pose.rotation
     hit = hits[idx]
-    reflectivity = np.where(hit == GROUND, GROUND_REFLECTIVITY, parts.reflectivity[np.maximum(hit, 0)])
+    reflectivity = np.full(hit.size, GROUND_REFLECTIVITY)
+    reflectivity[hit >= 0] = parts.reflectivity[hit[hit >= 0]]
     intensity = np.clip(np.round(255.0 * reflectivity * (0.35 + 0.65 * cos_inc[idx]) * gain[idx]), 0.0, 255.0)
     ring = (idx % n_beams).astype(np.float64)
     points = np.column_stack([p_sensor, intensity, ring]).astype(np.float32)
     times = model.firing_offsets_s()[idx // n_beams].astype(np.float32)
-    owners = np.where(hit >= 0, parts.owners[np.maximum(hit, 0)], -1)
+    owners = parts.owner_of(hit, -1)
     return SimulatedSweep(points, times, hit.astype(np.int64), owners.astype(np.int64), pose)

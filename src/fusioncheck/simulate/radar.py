@@ -54,8 +54,18 @@ _FREE_CLUTTER_RETURNS = 2.0
 
 
 def encode_pcd(records: np.ndarray) -> bytes:
-    """Encode radar ``records`` (``RADAR_DTYPE``) as a binary PCD v0.7 file with nuScenes' header."""
+    """Encode radar ``records`` (``RADAR_DTYPE``) as a binary PCD v0.7 file with nuScenes' header.
+
+    Two details follow nuScenes' own files, which nuscenes-devkit's ``RadarPointCloud.from_file`` relies
+    on: an empty scan is written as one point whose float fields are NaN (the devkit's "empty cloud"
+    marker; readers must drop such rows), and the binary block is followed by one newline byte.
+    """
     rec = np.ascontiguousarray(records, dtype=RADAR_DTYPE)
+    if rec.size == 0:
+        rec = np.zeros(1, dtype=RADAR_DTYPE)
+        for name in RADAR_DTYPE.names or ():
+            if RADAR_DTYPE[name].kind == "f":
+                rec[name] = np.nan
     n = rec.size
     header = (
         "# .PCD v0.7 - Point Cloud Data file format\n"
@@ -70,14 +80,16 @@ def encode_pcd(records: np.ndarray) -> bytes:
         f"POINTS {n}\n"
         "DATA binary\n"
     )
-    return header.encode("ascii") + rec.tobytes()
+    return header.encode("ascii") + rec.tobytes() + b"\n"
 
 
 def decode_pcd(data: bytes) -> np.ndarray:
-    """Parse a binary radar PCD written by :func:`encode_pcd` (used by tests)."""
+    """Parse a binary radar PCD written by :func:`encode_pcd`, dropping the empty-scan NaN marker."""
     marker = b"DATA binary\n"
-    end = data.index(marker) + len(marker)
-    return np.frombuffer(data[end:], dtype=RADAR_DTYPE)
+    start = data.index(marker) + len(marker)
+    width = int(data[: data.index(marker)].split(b"WIDTH ")[1].split(b"\n")[0])
+    records = np.frombuffer(data[start : start + width * RADAR_DTYPE.itemsize], dtype=RADAR_DTYPE)
+    return records[~np.isnan(records["x"])]
 
 
 def _point_velocities(world: World, t_s: float, owners: IntArray, points: FloatArray) -> FloatArray:
@@ -149,7 +161,7 @@ def simulate_scan(
             radar.far_range_m + 5.0, None, az_c, az_hw,
         )  # fmt: skip
         target = ray_target
-        hit_owner = np.where(hits >= 0, parts.owners[np.maximum(hits, 0)], -2)
+        hit_owner = parts.owner_of(hits, -2)
         n_obj_parts = parts.n_object_parts
         hit_static = np.where(hits >= n_obj_parts, -1 - (hits - n_obj_parts), -2)
         own = np.where(target >= 0, hit_owner == target, hit_static == target) & (hits >= 0)

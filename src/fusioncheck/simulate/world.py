@@ -390,6 +390,13 @@ class PartTable:
     def __len__(self) -> int:
         return int(self.owners.size)
 
+    def owner_of(self, hits: IntArray, default: int) -> IntArray:
+        """Object index of each hit code ``(N,)`` (-1 for clutter parts, ``default`` for ground/miss)."""
+        out = np.full(hits.shape, default, dtype=np.int64)
+        mask = hits >= 0
+        out[mask] = self.owners[hits[mask]]
+        return out
+
 
 @dataclass(frozen=True, eq=False)
 class World:
