@@ -44,6 +44,8 @@ from fusioncheck.typing import FloatArray
 
 _AXES = ("length", "width", "height")
 _FACES = ("front", "back", "left", "right", "top", "bottom")
+#: Points past a side face within this x-y distance of a point above the box top stand under a taller thing.
+_COLUMN_M = 0.3
 #: Classes whose shape leaves much of their box empty (beams pass between legs, spokes, rails).
 _SPARSE_CLASSES = ("human.", "vehicle.bicycle", "vehicle.motorcycle", "movable_object.barrier")
 #: A judgement: score 0..1 (flagged from 0.5), message and measured values; None = not evaluable.
@@ -218,12 +220,24 @@ class BoxFitCheck(Check):
         spill_tol = p["noise_m"] + p["size_tolerance"] * size
         spill_points = np.zeros(6)
         spill_m = np.zeros(6)
+        # A point spills past a face only if it lies within the box's extent on the two other axes: a
+        # point past two faces at once (beside a corner) is more likely a pole or a neighbour than object.
+        # Likewise, points past a side face that stand under something rising above the box's top (a
+        # pole, a tree, a wall) belong to that taller thing.
+        within = np.abs(local) <= half + spill_tol
+        above = local[:, 2] > half[2] + spill_tol[2]
+        under_tall = _near_xy(
+            local[:, :2], local[above & ~within[:, 0] | above & ~within[:, 1], :2], _COLUMN_M
+        )
         for axis in range(3):
+            others = np.all(np.delete(within, axis, axis=1), axis=1)
+            if axis < 2:
+                others &= ~under_tall
             for k, sign in enumerate((1.0, -1.0)):
                 if axis == 2 and sign < 0:
                     continue  # the floor face touches the ground
                 beyond = sign * local[:, axis] - half[axis]
-                mask = beyond > spill_tol[axis]
+                mask = (beyond > spill_tol[axis]) & others
                 n = int(np.count_nonzero(mask))
                 spill_points[2 * axis + k] = n
                 if n:
@@ -490,6 +504,14 @@ def _velocities(context: SequenceContext, boxes: tuple[BoxAnnotation, ...]) -> F
         if np.all(np.isfinite(v)):
             out[j] = v
     return out
+
+
+def _near_xy(points_xy: FloatArray, anchors_xy: FloatArray, radius_m: float) -> np.ndarray:
+    """``(N,)`` True for points within ``radius_m`` (x-y distance) of any anchor ``(K, 2)``."""
+    if anchors_xy.shape[0] == 0 or points_xy.shape[0] == 0:
+        return np.zeros(points_xy.shape[0], dtype=bool)
+    d2 = ((points_xy[:, None, :] - anchors_xy[None, :, :]) ** 2).sum(axis=2)
+    return np.asarray(d2.min(axis=1) <= radius_m**2)
 
 
 def _one_box(boxes: BoxArrays, j: int) -> BoxArrays:
