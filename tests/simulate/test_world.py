@@ -106,3 +106,9 @@ def test_world_is_deterministic_per_seed_and_scene() -> None:
     cc, _ = c.object_poses(np.array([1.0]))
     np.testing.assert_array_equal(ca, cb)
     assert ca.shape != cc.shape or not np.allclose(ca, cc)
+
+
+def test_clutter_can_be_switched_off() -> None:
+    world = build_world(SimConfig(duration_s=4.0, n_objects=10, clutter=False), 3, 0)
+    assert len(world.static) == 0
+    assert len(world.parts) == world.parts.n_object_parts

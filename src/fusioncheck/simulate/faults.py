@@ -15,7 +15,11 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
   centre; height keeps the box bottom on the ground.
 - ``delete``: ``{"fraction": f}`` (0..1) or ``{"count": n}``, per scene, optional ``"unit"``: ``"box"``
   (default: single boxes) or ``"track"`` (whole tracks: every box of an instance).
-- ``ghost``: boxes without an object added per scene (an integer, or ``{"count": n}``).
+- ``ghost``: boxes without an object added per scene (an integer, or ``{"count": n}``), each at a random
+  keyframe, 5..50 m from the LiDAR, on a lane, bike lane, parking bay or sidewalk as suits its class,
+  clear of every object, clutter structure, the ego and other ghosts, and holding no LiDAR return other
+  than ground returns. A ghost for which no such place is found in 200 tries is skipped (``faults.json``
+  lists the ghosts actually added).
 - ``label_time_offset_ms``: every box is drawn where its object was at ``timestamp + offset`` (the
   DESIGN.md sign convention: +50 means the boxes show the world 50 ms after their stamp).
 

@@ -1,7 +1,7 @@
 """Radar scans (Continental ARS 408-like) and the nuScenes radar ``.pcd`` format.
 
-Returns of an object: a Poisson number of rays (mean: the class's ``radar_returns``, scaled by
-``min(1, 25 m / range)``, plus 0.3) is cast horizontally from the radar (the radar's x-y plane, so every
+Returns of an object: a Poisson number of rays (mean: the class's ``radar_returns`` + 0.3, scaled by
+``min(1, 25 m / range)``, at most 12) is cast horizontally from the radar (the radar's x-y plane, so every
 return has ``z = 0`` in the radar frame, as the ARS 408 measures no elevation) at random azimuths across
 the object's angular extent; rays that hit the object itself (not an occluder) become returns. The
 return lies on the visible surface, pushed into the object by a folded-normal depth (sigma 0.1 m, at most
