@@ -255,7 +255,9 @@ def test_zero_margin_gives_empty_shells():
 
 
 def test_tiny_and_zero_size_boxes():
-    boxes = box_arrays([[0.0, 0.0, 0.0], [3.0, 3.0, 3.0], [-2.0, 1.0, 0.5]], [[1e-6] * 3, [0.0] * 3, [1e-3] * 3])
+    boxes = box_arrays(
+        [[0.0, 0.0, 0.0], [3.0, 3.0, 3.0], [-2.0, 1.0, 0.5]], [[1e-6] * 3, [0.0] * 3, [1e-3] * 3]
+    )
     points = np.array([[0.0, 0.0, 0.0], [3.0, 3.0, 3.0], [3.0, 3.0, 3.0 + 1e-12], [-2.0, 1.0, 0.5005]])
     result = check(points, boxes, 1e-6)
     assert result.counts.tolist() == [1, 1, 1]
@@ -266,7 +268,9 @@ def test_tiny_and_zero_size_boxes():
 def test_huge_box_spanning_many_cells_with_small_boxes():
     rng = np.random.default_rng(11)
     points, boxes = random_scene(rng, n_boxes=30, n_points=4000)
-    big = box_arrays([[0.0, 0.0, 0.0]], [[600.0, 80.0, 3.0]], quaternion.to_matrix(quaternion.from_yaw(0.3))[None])
+    big = box_arrays(
+        [[0.0, 0.0, 0.0]], [[600.0, 80.0, 3.0]], quaternion.to_matrix(quaternion.from_yaw(0.3))[None]
+    )
     all_boxes = BoxArrays(
         np.concatenate([boxes.centers_m, big.centers_m]),
         np.concatenate([boxes.sizes_m, big.sizes_m]),
@@ -351,8 +355,13 @@ def test_non_contiguous_and_read_only_inputs():
     frozen_mask.flags.writeable = False
     wide_boxes = np.zeros((25, 2, 3))
     wide_boxes[:, 0] = boxes.centers_m
-    strided_boxes = BoxArrays(wide_boxes[:, 0], boxes.sizes_m, np.swapaxes(boxes.rotations.copy(), 1, 2).swapaxes(1, 2))
+    strided_boxes = BoxArrays(
+        wide_boxes[:, 0],
+        boxes.sizes_m,
+        np.ascontiguousarray(boxes.rotations.transpose(0, 2, 1)).transpose(0, 2, 1),
+    )
     assert not strided_boxes.centers_m.flags.c_contiguous
+    assert not strided_boxes.rotations.flags.c_contiguous
     for pts, bxs, msk in ((fortran, boxes, eligible), (read_only, strided_boxes, frozen_mask)):
         assert_same(check(pts, bxs, 0.3, msk), expected)
 
@@ -437,15 +446,26 @@ def test_warm_up_runs_every_kernel():
 @pytest.mark.skipif(JIT_DISABLED, reason="already running without the JIT")
 def test_kernel_without_jit_in_a_subprocess():
     """Run a small subset of these tests with NUMBA_DISABLE_JIT=1, so the kernel's Python is covered."""
-    selection = (
-        "small_random or faces or shell_boundary or overlapping or shell_excludes or two_shells or ineligible "
-        "or tiny_and_zero or all_points_outside or empty_inputs or nan_and_infinite"
+    selection = " or ".join(
+        [
+            "small_random",
+            "faces",
+            "shell_boundary",
+            "overlapping",
+            "shell_excludes",
+            "two_shells",
+            "ineligible",
+            "tiny_and_zero",
+            "all_points_outside",
+            "empty_inputs",
+            "nan_and_infinite",
+        ]
     )
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    # Without the JIT, numpy scalars warn on NaN/inf arithmetic that compiled code does silently.
+    pytest_args = ["-q", "-p", "no:cacheprovider", "-W", "ignore::RuntimeWarning", "-k", selection]
     completed = subprocess.run(
-        # Without the JIT, numpy scalars warn on NaN/inf arithmetic that compiled code does silently.
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::RuntimeWarning"]
-        + [str(Path(__file__)), "-k", selection],
+        [sys.executable, "-m", "pytest", *pytest_args, str(Path(__file__))],
         env=env,
         capture_output=True,
         text=True,

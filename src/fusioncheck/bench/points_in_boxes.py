@@ -12,7 +12,10 @@ each producing per-box point indices or counts:
 * ``fusioncheck``: :func:`fusioncheck.kernels.points_in_boxes.points_in_boxes` with shell statistics
   (margin 0.3 m, ground points not shell-eligible), including its input copies.
 
-Each repetition runs every implementation once, in rotating order; the result reports medians. The
+Each repetition runs every implementation twice in a row, the implementations in rotating order. The
+second call of each pair is timed *warm* (its data in the CPU caches, as in a ``timeit`` loop); the first
+is timed *cold*, right after the other implementations ran and displaced its data from the caches, as
+happens in a pipeline that does other work between frames. The result reports medians of both. The
 numba-cache measurement starts two fresh interpreters one after the other and times the first kernel
 call in each (the second must load the compiled kernel from the cache instead of compiling it).
 """
@@ -31,6 +34,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from fusioncheck.bench.synthetic import FRAME_SPECS, SyntheticFrame, make_frame
 from fusioncheck.kernels.points_in_boxes import points_in_boxes
@@ -70,7 +74,9 @@ class DevkitBox:
         return corners
 
 
-def devkit_points_in_box(box: DevkitBox, points: FloatArray, wlh_factor: float = 1.0) -> BoolArray:
+def devkit_points_in_box(
+    box: DevkitBox, points: npt.NDArray[np.floating], wlh_factor: float = 1.0
+) -> BoolArray:
     """nuscenes-devkit's ``points_in_box``: ``(N,)`` mask of ``(3, N)`` points inside ``box``."""
     corners = box.corners(wlh_factor=wlh_factor)
     p1 = corners[:, 0]
@@ -84,9 +90,9 @@ def devkit_points_in_box(box: DevkitBox, points: FloatArray, wlh_factor: float =
     iv = np.dot(i, v)
     jv = np.dot(j, v)
     kv = np.dot(k, v)
-    mask_x = np.logical_and(0 <= iv, iv <= np.dot(i, i))
-    mask_y = np.logical_and(0 <= jv, jv <= np.dot(j, j))
-    mask_z = np.logical_and(0 <= kv, kv <= np.dot(k, k))
+    mask_x = np.logical_and(0 <= iv, iv <= np.dot(i, i))  # noqa: SIM300 - as in the devkit
+    mask_y = np.logical_and(0 <= jv, jv <= np.dot(j, j))  # noqa: SIM300 - as in the devkit
+    mask_z = np.logical_and(0 <= kv, kv <= np.dot(k, k))  # noqa: SIM300 - as in the devkit
     return np.logical_and(np.logical_and(mask_x, mask_y), mask_z)
 
 
@@ -109,9 +115,12 @@ def run_points_in_boxes_bench(
 
     Returns:
         A JSON-serialisable dict: ``benchmark``, ``repeats``, ``shell_margin_m``, ``machine``,
-        ``frames`` (one entry per frame: ``name``, ``points``, ``boxes``, ``median_ms`` and ``min_ms`` per
-        implementation, ``open3d_points_ms``, ``ratio_devkit``, ``ratio_open3d`` (peer time / fusioncheck
-        time), ``agreement``) and ``numba_cache`` (or ``None``).
+        ``frames`` (one entry per frame: ``name``, ``points``, ``boxes``; per implementation the warm
+        ``median_ms`` and ``min_ms`` and the ``cold_median_ms``; ``ratio_devkit`` and ``ratio_open3d`` (peer
+        time / fusioncheck time, warm) and ``cold_ratio_devkit``, ``cold_ratio_open3d``;
+        ``open3d_points_ms``; ``points_in_boxes``, ``shell_points``; ``agreement`` per peer) and
+        ``numba_cache`` (``mode`` and two ``runs`` with ``first_call_s``, ``second_call_s``, ``import_s``,
+        ``cache_hits``, ``cache_misses``, ``cache_path``; or ``None``).
     """
     import open3d as o3d  # noqa: F401 - fail early, before the frames are made
 
@@ -136,20 +145,24 @@ def format_points_in_boxes_bench(result: dict[str, Any]) -> str:
     """Plain-text tables of a :func:`run_points_in_boxes_bench` result."""
     machine = result["machine"]
     lines = [
-        f"points in boxes: medians of {result['repeats']} runs, shell margin {result['shell_margin_m']} m "
+        f"points in boxes: medians of {result['repeats']} runs (warm: back-to-back calls; cold: right after "
+        f"the other implementations), fusioncheck with shell margin {result['shell_margin_m']} m "
         f"({machine['cpu_count']} CPUs, numpy {machine['numpy']}, numba {machine['numba']}, "
         f"open3d {machine['open3d']})",
         "",
-        f"{'frame':<10}{'points':>10}{'boxes':>7}{'devkit ms':>12}{'open3d ms':>12}{'fusioncheck ms':>16}"
-        f"{'devkit/fc':>11}{'open3d/fc':>11}",
+        f"{'frame':<10}{'points':>10}{'boxes':>7}{'':>2}{'devkit ms':>11}{'open3d ms':>11}"
+        f"{'fusioncheck ms':>16}{'devkit/fc':>11}{'open3d/fc':>11}",
     ]
     for frame in result["frames"]:
-        median = frame["median_ms"]
-        lines.append(
-            f"{frame['name']:<10}{frame['points']:>10,}{frame['boxes']:>7}{median['devkit']:>12.2f}"
-            f"{median['open3d']:>12.2f}{median['fusioncheck']:>16.3f}{frame['ratio_devkit']:>10.0f}x"
-            f"{frame['ratio_open3d']:>10.1f}x"
-        )
+        for label, median, ratio_devkit, ratio_open3d in (
+            ("warm", frame["median_ms"], frame["ratio_devkit"], frame["ratio_open3d"]),
+            ("cold", frame["cold_median_ms"], frame["cold_ratio_devkit"], frame["cold_ratio_open3d"]),
+        ):
+            lines.append(
+                f"{frame['name']:<10}{frame['points']:>10,}{frame['boxes']:>7}  {median['devkit']:>9.2f}"
+                f"{median['open3d']:>11.2f}{median['fusioncheck']:>16.3f}{ratio_devkit:>10.0f}x"
+                f"{ratio_open3d:>10.1f}x  {label}"
+            )
     lines += ["", "agreement of per-box counts with fusioncheck (inclusive float64 rule):"]
     for frame in result["frames"]:
         for peer in ("devkit", "open3d"):
@@ -211,8 +224,9 @@ def _bench_frame(frame: SyntheticFrame, repeats: int) -> dict[str, Any]:
 
     def run_open3d() -> list[list[int]]:
         return [
-            o3d.geometry.OrientedBoundingBox(boxes.centers_m[j], boxes.rotations[j], boxes.sizes_m[j])
-            .get_point_indices_within_bounding_box(o3d_points)
+            o3d.geometry.OrientedBoundingBox(
+                boxes.centers_m[j], boxes.rotations[j], boxes.sizes_m[j]
+            ).get_point_indices_within_bounding_box(o3d_points)
             for j in range(n_boxes)
         ]
 
@@ -224,32 +238,40 @@ def _bench_frame(frame: SyntheticFrame, repeats: int) -> dict[str, Any]:
         "open3d": run_open3d,
         "fusioncheck": run_fusioncheck,
     }
-    outputs = {name: run() for name, run in runs.items()}  # warm: caches, allocator, branch predictors
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    outputs = {name: run() for name, run in runs.items()}  # first calls: imports, allocator, JIT cache
+    warm: dict[str, list[float]] = {name: [] for name in runs}
+    cold: dict[str, list[float]] = {name: [] for name in runs}
     for r in range(repeats):
         order = _IMPLEMENTATIONS[r % 3 :] + _IMPLEMENTATIONS[: r % 3]
         for name in order:
-            start = time.perf_counter()
-            runs[name]()
-            times[name].append(1e3 * (time.perf_counter() - start))
+            for samples in (cold, warm):
+                start = time.perf_counter()
+                runs[name]()
+                samples[name].append(1e3 * (time.perf_counter() - start))
         make_o3d_points()
 
-    median = {name: statistics.median(t) for name, t in times.items()}
+    median = {name: statistics.median(t) for name, t in warm.items()}
+    cold_median = {name: statistics.median(t) for name, t in cold.items()}
     result = outputs["fusioncheck"]
     fc_sets = _index_sets(result.point_box, n_boxes)
     agreement = {
         "devkit": _agreement([np.asarray(i) for i in outputs["devkit"]], result.counts, fc_sets),
-        "open3d": _agreement([np.asarray(i, dtype=np.int64) for i in outputs["open3d"]], result.counts, fc_sets),
+        "open3d": _agreement(
+            [np.asarray(i, dtype=np.int64) for i in outputs["open3d"]], result.counts, fc_sets
+        ),
     }
     return {
         "name": frame.name,
         "points": int(frame.points.shape[0]),
         "boxes": n_boxes,
         "median_ms": median,
-        "min_ms": {name: min(t) for name, t in times.items()},
+        "min_ms": {name: min(t) for name, t in warm.items()},
+        "cold_median_ms": cold_median,
         "open3d_points_ms": statistics.median(o3d_points_ms),
         "ratio_devkit": median["devkit"] / median["fusioncheck"],
         "ratio_open3d": median["open3d"] / median["fusioncheck"],
+        "cold_ratio_devkit": cold_median["devkit"] / cold_median["fusioncheck"],
+        "cold_ratio_open3d": cold_median["open3d"] / cold_median["fusioncheck"],
         "points_in_boxes": int(np.count_nonzero(result.point_box >= 0)),
         "shell_points": int(np.count_nonzero(result.point_shell_box >= 0)),
         "agreement": agreement,

@@ -118,9 +118,11 @@ def make_frame(name: str, seed: int = 0) -> SyntheticFrame:
     # Walls: a ring of buildings whose distance varies with azimuth.
     wall_lo, wall_hi = spec.wall_range_m
     phase = rng.uniform(0.0, 2.0 * np.pi, 3)
-    wobble = (np.sin(3 * azimuths + phase[0]) + 0.5 * np.sin(7 * azimuths + phase[1]) + 0.3 * np.sin(
-        17 * azimuths + phase[2]
-    )) / 1.8
+    wobble = (
+        np.sin(3 * azimuths + phase[0])
+        + 0.5 * np.sin(7 * azimuths + phase[1])
+        + 0.3 * np.sin(17 * azimuths + phase[2])
+    ) / 1.8
     wall_distance = wall_lo + (wall_hi - wall_lo) * 0.5 * (1.0 + wobble)
     t_hit = np.broadcast_to(wall_distance[:, None] / cos_el, (spec.n_azimuths, spec.n_beams)).copy()
     is_ground = np.zeros(t_hit.shape, dtype=bool)
@@ -203,7 +205,7 @@ def _place_objects(
 
 
 def _azimuth_columns(center: FloatArray, size: FloatArray, yaw: float, n_azimuths: int) -> IntArray:
-    """Indices of the firings whose azimuth can see the box (its horizontal angular span, wrapped)."""
+    """Return the firings whose azimuth can see the box (its horizontal angular span, wrapped)."""
     c, s = np.cos(yaw), np.sin(yaw)
     corners = np.array([[sx * size[0] / 2, sy * size[1] / 2] for sx in (-1, 1) for sy in (-1, 1)])
     xy = center[:2] + corners @ np.array([[c, s], [-s, c]])

@@ -287,7 +287,9 @@ def _box_geometry(params: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 @numba.njit(cache=True)
-def _grid_cell_size(rects: FloatArray, x0: float, y0: float, width: float, depth: float, budget: int) -> float:
+def _grid_cell_size(
+    rects: FloatArray, x0: float, y0: float, width: float, depth: float, budget: int
+) -> float:
     """Smallest cell size from ``BASE_CELL_M`` up that keeps cells and box-cell pairs within budget."""
     cell = max(BASE_CELL_M, math.sqrt(width * depth / budget), width / budget, depth / budget)
     while True:
@@ -311,7 +313,7 @@ def _grid_cell_size(rects: FloatArray, x0: float, y0: float, width: float, depth
 def _points_in_boxes_kernel(
     columns: npt.NDArray[np.floating], eligible: BoolArray, params: FloatArray
 ) -> tuple[int, IntArray, IntArray, Int32Array, Int32Array, FloatArray, FloatArray]:
-    """The kernel behind :func:`points_in_boxes`.
+    """Compute everything :func:`points_in_boxes` returns (its numba kernel).
 
     Args:
         columns: ``(3, N)`` float32 or float64 x, y, z rows, metres, C-contiguous.
@@ -332,7 +334,9 @@ def _points_in_boxes_kernel(
     local_max = np.full((m, 3), -np.inf)
     status = _first_invalid_box(params)
     if status < 0 and m > 0 and n > 0:
-        _scan(columns, eligible, params, counts, shell_counts, point_box, point_shell_box, local_min, local_max)
+        _scan(
+            columns, eligible, params, counts, shell_counts, point_box, point_shell_box, local_min, local_max
+        )
     for j in range(m):
         if counts[j] + shell_counts[j] == 0:
             for k in range(3):
@@ -419,7 +423,19 @@ def _scan(
             if (ax <= geometry[j, 12]) & (ay <= geometry[j, 13]) & (az <= geometry[j, 14]):
                 if j != held:
                     if held >= 0:
-                        _store_extent(counts, local_min, local_max, held, held_count, min_x, min_y, min_z, max_x, max_y, max_z)
+                        _store_extent(
+                            counts,
+                            local_min,
+                            local_max,
+                            held,
+                            held_count,
+                            min_x,
+                            min_y,
+                            min_z,
+                            max_x,
+                            max_y,
+                            max_z,
+                        )
                     held = j
                     held_count = counts[j]
                     min_x = local_min[j, 0]
@@ -447,7 +463,9 @@ def _scan(
             point_box[i] = first_inside
         elif n_shell > 0:
             if held >= 0:
-                _store_extent(counts, local_min, local_max, held, held_count, min_x, min_y, min_z, max_x, max_y, max_z)
+                _store_extent(
+                    counts, local_min, local_max, held, held_count, min_x, min_y, min_z, max_x, max_y, max_z
+                )
                 held = -1
             point_shell_box[i] = shell_boxes[0]
             for s in range(n_shell):
@@ -455,7 +473,9 @@ def _scan(
                 shell_counts[j] += 1
                 _extend(local_min, local_max, j, shell_local[s, 0], shell_local[s, 1], shell_local[s, 2])
     if held >= 0:
-        _store_extent(counts, local_min, local_max, held, held_count, min_x, min_y, min_z, max_x, max_y, max_z)
+        _store_extent(
+            counts, local_min, local_max, held, held_count, min_x, min_y, min_z, max_x, max_y, max_z
+        )
 
 
 @numba.njit(cache=True, inline="always")
@@ -520,7 +540,9 @@ def _bin_boxes(
 
 
 @numba.njit(cache=True, inline="always")
-def _rect_cells(rects: FloatArray, j: int, x0: float, y0: float, inv_cell: float) -> tuple[int, int, int, int]:
+def _rect_cells(
+    rects: FloatArray, j: int, x0: float, y0: float, inv_cell: float
+) -> tuple[int, int, int, int]:
     """First and last grid column and row ``(ix0, ix1, iy0, iy1)`` of box ``j``'s rectangle."""
     return (
         int((rects[j, 0] - x0) * inv_cell),
@@ -532,7 +554,13 @@ def _rect_cells(rects: FloatArray, j: int, x0: float, y0: float, inv_cell: float
 
 @numba.njit(cache=True)
 def _point_cells(
-    columns: npt.NDArray[np.floating], x0: float, y0: float, inv_cell: float, nx: int, ny: int, cells: Int32Array
+    columns: npt.NDArray[np.floating],
+    x0: float,
+    y0: float,
+    inv_cell: float,
+    nx: int,
+    ny: int,
+    cells: Int32Array,
 ) -> None:
     """Write each point's grid cell to ``cells`` (``(N,)``); ``nx * ny`` outside the grid or for NaN.
 

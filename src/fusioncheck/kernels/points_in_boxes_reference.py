@@ -18,13 +18,13 @@ from fusioncheck.kernels.points_in_boxes import (
     _MARGIN,
     _ROTATION,
     _SIZE,
+    ROTATION_TOLERANCE,
     PointsInBoxesResult,
     _box_params,
     _describe_bad_box,
     _eligible_mask,
     _point_columns,
 )
-from fusioncheck.kernels.points_in_boxes import ROTATION_TOLERANCE as ROTATION_TOLERANCE
 from fusioncheck.typing import FloatArray
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def points_in_boxes_reference(
     shell_margin_m: float | npt.ArrayLike = 0.0,
     shell_eligible: npt.ArrayLike | None = None,
 ) -> PointsInBoxesResult:
-    """Same contract as :func:`fusioncheck.kernels.points_in_boxes.points_in_boxes`, by brute force.
+    """Compute :func:`fusioncheck.kernels.points_in_boxes.points_in_boxes` by brute force (same contract).
 
     Args:
         points_xyz: ``(N, C)`` points, ``C >= 3``, metres, the boxes' frame (first three columns used).
