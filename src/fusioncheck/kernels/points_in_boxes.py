@@ -27,7 +27,11 @@ grid by the xy bounding rectangle of their inflated box, and the points are scan
 testing only the boxes of its own cell. The cost is O(points + cells + box-cell pairs + candidate tests),
 not O(points x boxes). Cells are about :data:`BASE_CELL_M` wide and grow when the boxes span an area that
 would need more than a budget of cells (or box-cell pairs); the budget scales with the number of points
-and boxes. The kernel runs single-threaded: frames are parallelised across processes, not inside.
+and boxes. The wrapper copies x, y, z once into contiguous ``(3, N)`` rows (one compiled signature per
+dtype); a branch-free pass computes every point's cell (it vectorises), then the scan skips points in
+empty cells. The count and extent of the box hit last stay in registers while consecutive points hit the
+same box, as they do along a LiDAR scan. The kernel runs single-threaded: frames are parallelised across
+processes, not inside.
 """
 
 from __future__ import annotations
