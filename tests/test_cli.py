@@ -56,7 +56,9 @@ def test_unreadable_sequence_is_recorded_and_exit_3(monkeypatch, capsys, tmp_pat
 
 
 def test_missing_input_exits_3_and_names_it(monkeypatch, capsys, tmp_path):
-    code, out, _ = run_cli(monkeypatch, capsys, "run", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o"))
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "run", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")
+    )
     assert code == EXIT_UNREADABLE
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert "nowhere" in report["inputs"][0]["error"]

@@ -31,7 +31,7 @@ class Recall:
 
 
 def flagged_by_check(report: dict[str, Any]) -> dict[str, set[str]]:
-    """Finding type -> annotation tokens it flagged."""
+    """Map each finding type to the annotation tokens it flagged."""
     out: dict[str, set[str]] = defaultdict(set)
     for f in report["findings"]:
         if f["annotation"] is not None:
@@ -47,7 +47,11 @@ def faulty_tokens(faults: dict[str, Any]) -> set[str]:
 
 
 def recall(
-    report: dict[str, Any], faults: dict[str, Any], check: str, tokens: set[str], eligible: Callable[[str], bool]
+    report: dict[str, Any],
+    faults: dict[str, Any],
+    check: str,
+    tokens: set[str],
+    eligible: Callable[[str], bool],
 ) -> Recall:
     """Recall of ``check`` on the injected-fault ``tokens`` that pass ``eligible``."""
     flagged = flagged_by_check(report)[check]
@@ -65,7 +69,7 @@ def recall(
 def false_alarms(
     report: dict[str, Any], faults: dict[str, Any], checks: tuple[str, ...] = BOX_FIT_CHECKS
 ) -> tuple[int, int]:
-    """(findings of ``checks`` on boxes without an injected fault, number of such boxes)."""
+    """Count findings of ``checks`` on boxes without an injected fault; return (findings, such boxes)."""
     bad = faulty_tokens(faults)
     clean = {t for t in faults["annotations"] if t not in bad}
     n = sum(1 for f in report["findings"] if f["check"] in checks and f["annotation"] in clean)

@@ -93,7 +93,8 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
         out_dir, scenes=scenes, seed=seed, faults=faults, config=config, progress=sys.stderr.isatty()
     )
     click.echo(
-        f"wrote {len(result.scenes)} scene(s), {result.keyframes} keyframes, {result.boxes} boxes to {out_dir} "
+        f"wrote {len(result.scenes)} scene(s), {result.keyframes} keyframes, {result.boxes} boxes "
+        f"to {out_dir} "
         f"in {time.perf_counter() - start:.1f} s (injected faults: {result.faults_path})"
     )
 

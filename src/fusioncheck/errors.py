@@ -78,7 +78,9 @@ class ShapeError(FusioncheckError, ValueError):
 def check_shape(name: str, array: object, expected: tuple[int, ...]) -> None:
     """Raise :class:`ShapeError` unless ``array`` has shape ``expected`` (``-1`` = any length)."""
     shape = getattr(array, "shape", None)
-    if shape is None or len(shape) != len(expected) or any(
-        e != -1 and e != a for e, a in zip(expected, shape, strict=True)
+    if (
+        shape is None
+        or len(shape) != len(expected)
+        or any(e != -1 and e != a for e, a in zip(expected, shape, strict=True))
     ):
         raise ShapeError(name, expected, tuple(shape) if shape is not None else ())

@@ -17,7 +17,9 @@ from fusioncheck.simulate import FaultSpec, SimConfig, simulate
 pytestmark = pytest.mark.slow
 
 
-def simulate_and_check(out: Path, seed: int, faults: FaultSpec | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def simulate_and_check(
+    out: Path, seed: int, faults: FaultSpec | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     simulate(out, scenes=4, seed=seed, faults=faults, config=SimConfig.small())
     tasks, inputs = plan([str(out)], "auto")
     report = build_report(run_tasks(tasks, Policy.default(), progress=False), inputs, Policy.default())
