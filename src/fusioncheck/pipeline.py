@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fusioncheck.checks.base import ClassTally, Finding, registered_checks
@@ -31,6 +32,9 @@ class SequenceResult:
         tallies: class -> evaluated/flagged counts per finding type.
         notes: what could not be checked and why.
         statistics: check name -> its summary values.
+        sections: report table name -> rows (``sync``, ``calibration``, ...; see ``CheckOutput``).
+        class_samples: class -> sample name -> items, for run-level class statistics.
+        plots: paths of the diagnostic plots written for this sequence (when plots were asked for).
         error: set when the sequence could not be checked (the message names file and record).
         seconds: wall time spent.
     """
@@ -44,12 +48,19 @@ class SequenceResult:
     tallies: dict[str, ClassTally] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     statistics: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    class_samples: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    plots: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
 
 
-def check_sequence(source: DataSource, name: str, policy: Policy) -> SequenceResult:
+def check_sequence(
+    source: DataSource, name: str, policy: Policy, plot_dir: Path | None = None
+) -> SequenceResult:
     """Run every check the policy enables on one sequence.
+
+    When ``plot_dir`` is given, each check then draws its plots into ``plot_dir/<sequence name>/``.
 
     Bad input (any :class:`FusioncheckError`) is caught and returned as ``SequenceResult.error`` so a
     batch run goes on; programming errors propagate.
@@ -65,7 +76,18 @@ def check_sequence(source: DataSource, name: str, policy: Policy) -> SequenceRes
         context = SequenceContext(source, sequence)
         available = registered_checks()
         for check_name, parameters in policy.checks.items():
-            output = available[check_name](**parameters).run(context)
+            check = available[check_name](**parameters)
+            output = check.run(context)
+            if plot_dir is not None:
+                seq_dir = plot_dir / _safe_name(name)
+                seq_dir.mkdir(parents=True, exist_ok=True)
+                result.plots.extend(str(p) for p in check.plot(context, output, seq_dir))
+            for table, rows in output.sections.items():
+                result.sections.setdefault(table, []).extend(rows)
+            for category, samples in output.class_samples.items():
+                merged = result.class_samples.setdefault(category, {})
+                for sample_name, items in samples.items():
+                    merged.setdefault(sample_name, []).extend(items)
             result.findings.extend(output.findings)
             result.notes.extend(output.notes)
             for category, tally in output.tallies.items():
@@ -77,3 +99,8 @@ def check_sequence(source: DataSource, name: str, policy: Policy) -> SequenceRes
     result.findings.sort(key=lambda f: (f.check, -f.score, f.timestamp_us or 0, f.annotation or ""))
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _safe_name(name: str) -> str:
+    """Return ``name`` made usable as a folder name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "sequence"

@@ -13,6 +13,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from fusioncheck.context import SequenceContext
 
 
@@ -87,13 +90,24 @@ class CheckOutput:
         findings: the findings.
         tallies: class -> evaluated/flagged counts per finding type.
         notes: what the check could not see and why (e.g. "no LiDAR channel"): never skip silently.
-        statistics: check-specific summary values for the report (JSON-serialisable).
+        statistics: check-specific summary values for the report (JSON-serialisable); written to
+            ``sequences[].statistics.<check name>``.
+        sections: per-sequence report tables the check fills, by table name: ``"sync"`` and
+            ``"calibration"`` (DESIGN.md's ``sequences[].sync[]`` / ``calibration[]`` rows) or a new
+            table (``sequences[].<name>[]``, declared in the report schema). Rows of several checks
+            that fill the same table are concatenated.
+        class_samples: class -> sample name -> list of JSON-serialisable items that a run-level
+            statistic needs from every sequence (e.g. per-track size residuals for a bootstrap over
+            tracks). The runner concatenates them over sequences; a registered class-level reducer
+            (:func:`register_class_reducer`) turns them into ``classes.<name>.<field>``.
     """
 
     findings: list[Finding] = field(default_factory=list)
     tallies: dict[str, ClassTally] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     statistics: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    class_samples: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
     def tally(self, category: str, check: str, evaluated: int, flagged: int) -> None:
         """Count boxes of ``category`` evaluated/flagged by ``check``."""
@@ -129,6 +143,15 @@ class Check(ABC):
     def run(self, context: SequenceContext) -> CheckOutput:
         """Check one sequence."""
 
+    def plot(self, context: SequenceContext, output: CheckOutput, out_dir: Path) -> list[Path]:
+        """Write this check's diagnostic plots of one sequence into ``out_dir``; return their paths.
+
+        Called by the pipeline only when plots are asked for, after :meth:`run`. The default draws
+        nothing. Implementations delegate the drawing to a module of :mod:`fusioncheck.plots` (only
+        report and plot modules write files).
+        """
+        return []
+
 
 _REGISTRY: dict[str, type[Check]] = {}
 
@@ -141,6 +164,27 @@ def register(cls: C) -> C:
         raise ValueError(f"two checks registered under the name {cls.name!r}")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+_CLASS_REDUCERS: dict[str, Callable[[dict[str, list[Any]]], Any]] = {}
+
+
+def register_class_reducer(field_name: str, reducer: Callable[[dict[str, list[Any]]], Any]) -> None:
+    """Register how ``classes.<name>.<field_name>`` of report.json is computed from merged samples.
+
+    ``reducer`` receives, for one class, sample name -> items concatenated over every sequence of the
+    run (see :attr:`CheckOutput.class_samples`) and returns a JSON-serialisable value.
+    """
+    if field_name in _CLASS_REDUCERS and _CLASS_REDUCERS[field_name] is not reducer:
+        raise ValueError(f"two class reducers registered for the field {field_name!r}")
+    _CLASS_REDUCERS[field_name] = reducer
+
+
+def class_reducers() -> dict[str, Callable[[dict[str, list[Any]]], Any]]:
+    """Report field -> reducer of every registered class-level statistic (built-in checks imported)."""
+    import fusioncheck.checks.builtin  # noqa: F401  (registers the built-in checks and reducers)
+
+    return dict(_CLASS_REDUCERS)
 
 
 def registered_checks() -> dict[str, type[Check]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fusioncheck import __version__
-from fusioncheck.checks.base import ClassTally, Finding
+from fusioncheck.checks.base import ClassTally, Finding, class_reducers
 from fusioncheck.pipeline import SequenceResult
 from fusioncheck.policy import Policy
 
@@ -56,17 +56,25 @@ def build_report(
     """Merge per-sequence results into the report.json structure."""
     tallies: dict[str, ClassTally] = {}
     annotations: dict[str, int] = {}
+    samples: dict[str, dict[str, list[Any]]] = {}
     for r in results:
+        for category, per_name in r.class_samples.items():
+            merged = samples.setdefault(category, {})
+            for sample_name, items in per_name.items():
+                merged.setdefault(sample_name, []).extend(items)
         for category, tally in r.tallies.items():
             tallies.setdefault(category, ClassTally()).merge(tally)
         for category, n in r.class_counts.items():
             annotations[category] = annotations.get(category, 0) + n
+    reducers = class_reducers()
     classes = {}
     for category in sorted(annotations):
         tally = tallies.get(category, ClassTally())
+        reduced = {name: reduce(samples.get(category, {})) for name, reduce in sorted(reducers.items())}
         classes[category] = {
             "annotations": annotations[category],
             "size_bias": None,
+            **reduced,
             "rates": {
                 check: round(tally.flagged.get(check, 0) / n, 6)
                 for check, n in sorted(tally.evaluated.items())
@@ -87,8 +95,10 @@ def build_report(
                 "frames": r.frames,
                 "annotations": r.annotations,
                 "classes": r.class_counts,
-                "sync": [],
-                "calibration": [],
+                **{table: rows for table, rows in sorted(r.sections.items())},
+                "sync": r.sections.get("sync", []),
+                "calibration": r.sections.get("calibration", []),
+                "plots": r.plots,
                 "findings_per_check": dict(sorted(per_check.items())),
                 "notes": r.notes,
                 "statistics": r.statistics,
