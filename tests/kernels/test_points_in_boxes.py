@@ -441,6 +441,8 @@ def test_warm_up_runs_every_kernel():
     timings = warm_up_all()
     assert [name for name, _ in timings] == [f"{w.__module__}.{w.__qualname__}" for w in WARM_UPS]
     assert any(name.endswith("points_in_boxes.warm_up") for name, _ in timings)
+    assert any(name.endswith("ground_scan.warm_up") for name, _ in timings)
+    assert any(name.endswith("camera.warm_up") for name, _ in timings)
 
 
 @pytest.mark.skipif(JIT_DISABLED, reason="already running without the JIT")

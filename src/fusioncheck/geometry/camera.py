@@ -266,3 +266,16 @@ def in_image(uv: FloatArray, width_px: int, height_px: int, margin_px: float = 0
             & (p[:, 1] < height_px - 0.5 - margin_px)
         )
     return np.asarray(inside, dtype=np.bool_)
+
+
+def warm_up() -> None:
+    """Compile (or load from the numba cache) the projection kernel."""
+    from fusioncheck.scene.sensors import CameraIntrinsics
+
+    intrinsics = CameraIntrinsics(
+        matrix=np.array([[500.0, 0.0, 320.0], [0.0, 500.0, 180.0], [0.0, 0.0, 1.0]]),
+        distortion=np.array([-0.1, 0.01, 0.0, 0.0, 0.0]),
+        width_px=640,
+        height_px=360,
+    )
+    project_points(np.array([[0.0, 0.0, 5.0], [1.0, -1.0, -2.0]]), intrinsics)

@@ -57,3 +57,9 @@ def ray_ground_scan(
     z = np.ascontiguousarray(low_z, dtype=np.float64)
     ground, observed = _scan(z, float(bin_m), float(max_slope), float(step_m), float(start_m))
     return ground, observed
+
+
+def warm_up() -> None:
+    """Compile (or load from the numba cache) the scan kernel."""
+    low_z = np.array([[-1.8, np.nan, -1.7], [-1.8, -0.5, -1.8]], dtype=np.float64)
+    ray_ground_scan(low_z, bin_m=1.0, max_slope=0.3, step_m=0.1, start_m=-1.8)

@@ -12,10 +12,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from fusioncheck.kernels import points_in_boxes
+from fusioncheck.geometry import camera
+from fusioncheck.kernels import ground_scan, points_in_boxes
 
 #: The warm-up callables, one per kernel module: each compiles (or loads from the cache) its kernels.
-WARM_UPS: tuple[Callable[[], None], ...] = (points_in_boxes.warm_up,)
+WARM_UPS: tuple[Callable[[], None], ...] = (
+    points_in_boxes.warm_up,
+    ground_scan.warm_up,
+    camera.warm_up,
+)
 
 
 def warm_up_all(warm_ups: Sequence[Callable[[], None]] = WARM_UPS) -> list[tuple[str, float]]:
