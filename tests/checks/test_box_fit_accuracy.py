@@ -33,7 +33,7 @@ def clean(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shrunk_cars(tmp_path_factory):
-    spec = FaultSpec(shrink={"vehicle.car": {"length": -0.15}})
+    spec = FaultSpec(shrink={"vehicle.car": {"length": -0.15}}, ghost=8)
     return simulate_and_check(tmp_path_factory.mktemp("shrunk"), seed=12, faults=spec)
 
 
@@ -58,3 +58,21 @@ def test_shrunk_class_is_found_and_other_classes_stay_clean(shrunk_cars):
     # Shrunk boxes are never called too large.
     oversized = {f["annotation"] for f in report["findings"] if f["check"] == "oversized_box"}
     assert not (oversized & shrunk)
+
+
+def test_ghost_boxes_that_beams_crossed_are_found_empty(shrunk_cars):
+    """A ghost is visible evidence only where beams crossed its volume: >= 8 beams and >= half in sight."""
+    report, faults = shrunk_cars
+    ghosts = {g["annotation_token"]: g for g in faults["ghosts"]}
+    assert len(ghosts) >= 28  # 8 per scene, 4 scenes (a few may find no free place)
+
+    def seeable(token: str) -> bool:
+        return ghosts[token]["lidar_beams_crossing"] >= 8 and ghosts[token]["visible_fraction"] >= 0.5
+
+    r = recall(report, faults, "empty_box", set(ghosts), seeable)
+    assert r.eligible >= 15
+    assert r.value >= 0.9, (r.found, r.eligible, r.missed)
+    # Evidence matters: ghosts no beam crossed cannot be found, and the check must not pretend it can.
+    unseen = {t for t, g in ghosts.items() if g["lidar_beams_crossing"] == 0}
+    flagged = {f["annotation"] for f in report["findings"] if f["check"] == "empty_box"}
+    assert not (unseen & flagged)

@@ -215,3 +215,27 @@ def test_label_time_offset_moves_moving_boxes_by_velocity_times_offset(
             moved += 1
     assert moved >= 5
     assert faulty_log.faults["label_time_offset_ms"] == 100.0
+
+
+def test_count_beams_crossing_counts_beams_through_and_ending_in_a_box():
+    import numpy as np
+
+    from fusioncheck.geometry.se3 import SE3
+    from fusioncheck.simulate.labels import count_beams_crossing
+
+    # A 2 m cube centred 10 m ahead of the sensor (sensor frame = global here).
+    points = np.array(
+        [
+            [20.0, 0.0, 0.0],  # passes through the box, returns behind it
+            [10.0, 0.5, 0.5],  # ends inside the box
+            [20.0, 5.0, 0.0],  # passes beside it (y = 2.5 at x = 10)
+            [5.0, 0.0, 0.0],  # ends in front of it
+            [-20.0, 0.0, 0.0],  # points away from it
+            [20.0, 0.0, 2.1],  # crosses above it: z = 1.05 at x = 10, box top at 1.0 ... but
+        ]
+    )
+    n = count_beams_crossing(
+        points, np.array([10.0, 0.0, 0.0]), np.array([2.0, 2.0, 2.0]), [1, 0, 0, 0], SE3.identity()
+    )
+    # ... the last beam enters the box through its front face at x = 9 (z = 0.945) and leaves through the top.
+    assert n == 3

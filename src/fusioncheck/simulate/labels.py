@@ -322,6 +322,39 @@ def _box_counts(
     return n_lidar, n_radar
 
 
+def count_beams_crossing(
+    points: FloatArray | Float32Array,
+    center: FloatArray,
+    size_lwh: FloatArray,
+    rotation_wxyz: list[float],
+    frame_from_global: SE3,
+) -> int:
+    """Count LiDAR beams whose segment from the sensor origin to its return crosses a global box.
+
+    Ground truth of how many beams a ghost box would have stopped had it held a solid object: the beams
+    that pass through its volume (returns behind it) or end inside it (ground returns under it).
+    ``points``: ``(N, 3)`` returns in the sensor frame (origin = the beam origin), metres. The slab test
+    is exact for straight beams from the origin; ego motion during the sweep is neglected.
+    """
+    if points.shape[0] == 0:
+        return 0
+    r_box = quaternion.to_matrix(np.asarray(rotation_wxyz, dtype=np.float64))
+    c = frame_from_global.transform_points(np.asarray(center, dtype=np.float64)[None])[0]
+    r = frame_from_global.rotation @ r_box
+    end = (np.asarray(points, dtype=np.float64) - c) @ r
+    start = (-c) @ r
+    half = np.asarray(size_lwh, dtype=np.float64) / 2
+    d = end - start
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t0 = (-half - start) / d
+        t1 = (half - start) / d
+    t_lo = np.where(d == 0.0, np.where(np.abs(start) <= half, -np.inf, np.inf), np.minimum(t0, t1))
+    t_hi = np.where(d == 0.0, np.where(np.abs(start) <= half, np.inf, -np.inf), np.maximum(t0, t1))
+    enter = np.max(t_lo, axis=1)
+    leave = np.min(t_hi, axis=1)
+    return int(np.count_nonzero((enter <= leave) & (leave >= 0.0) & (enter <= 1.0)))
+
+
 def _delete(
     boxes: list[_Box],
     faults: FaultSpec,
@@ -476,6 +509,9 @@ def _ghosts(
             continue
         placed.setdefault(kf.index, []).append((center, yaw, size[:2] / 2))
         fraction = _visible_fractions(world, origin, kf.t_s, [(center, size, yaw, -1)])[0]
+        beams = count_beams_crossing(
+            kf.sweep.points[:, :3], center, size, rotation, kf.sweep.global_from_lidar.inverse()
+        )
         token = make_token(seed, "ghost-annotation", scene_index, g)
         category = prior.category
         attributes = {
@@ -501,6 +537,7 @@ def _ghosts(
             "written_size_lwh_m": _vec(size),
             "num_object_lidar_pts": 0,
             "visible_fraction": fraction,
+            "lidar_beams_crossing": beams,
         }
         box = _Box(
             token, kf.index, make_token(seed, "ghost-instance", scene_index, g), category, center, size, yaw,
@@ -519,6 +556,8 @@ def _ghosts(
                 "size": [float(size[1]), float(size[0]), float(size[2])],
                 "rotation": rotation,
                 "num_object_lidar_pts": 0,
+                "visible_fraction": fraction,
+                "lidar_beams_crossing": beams,
             }
         )
     return out

@@ -35,7 +35,10 @@ Scenes are named ``sim-<seed>-<index>``; scene ``i`` starts at 2020-09-13 12:26:
                                     num_radar_pts, num_object_lidar_pts (returns on the object itself)
     ghosts[]                        per ghost box: annotation_token, instance_token, scene, sample_token,
                                     timestamp_us, class, translation, size (w,l,h), rotation,
-                                    num_object_lidar_pts (0), num_lidar_pts, num_radar_pts
+                                    num_object_lidar_pts (0), num_lidar_pts, num_radar_pts,
+                                    visible_fraction (share of 15 box sample points in line of
+                                    sight), lidar_beams_crossing (beams of the keyframe sweep that
+                                    pass through or end in the box: what a solid object would stop)
     annotations{token: ...}         ground truth of every written box: scene, sample_token, timestamp_us,
                                     class, object_index, instance_token, ghost, true_center_m,
                                     true_size_lwh_m, true_yaw_rad (object state at the sample time;
