@@ -143,12 +143,23 @@ def count_in_box(
     """
     if points.shape[0] == 0:
         return 0
+    local, _, half = _in_box_frame(points, center, size_lwh, rotation_wxyz, frame_from_global)
+    return int(np.count_nonzero(np.all(np.abs(local) <= half, axis=1)))
+
+
+def _in_box_frame(
+    points: FloatArray | Float32Array,
+    center: FloatArray,
+    size_lwh: FloatArray,
+    rotation_wxyz: list[float],
+    frame_from_global: SE3,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Points ``(N, 3)`` and the points' frame origin ``(3,)`` in the box frame, and the box's half size."""
     r_box = quaternion.to_matrix(np.asarray(rotation_wxyz, dtype=np.float64))
     c = frame_from_global.transform_points(np.asarray(center, dtype=np.float64)[None])[0]
     r = frame_from_global.rotation @ r_box
     local = (np.asarray(points, dtype=np.float64) - c) @ r
-    half = np.asarray(size_lwh, dtype=np.float64) / 2
-    return int(np.count_nonzero(np.all(np.abs(local) <= half, axis=1)))
+    return local, (-c) @ r, np.asarray(size_lwh, dtype=np.float64) / 2
 
 
 def _visibility_level(fraction: float) -> str:
@@ -338,12 +349,7 @@ def count_beams_crossing(
     """
     if points.shape[0] == 0:
         return 0
-    r_box = quaternion.to_matrix(np.asarray(rotation_wxyz, dtype=np.float64))
-    c = frame_from_global.transform_points(np.asarray(center, dtype=np.float64)[None])[0]
-    r = frame_from_global.rotation @ r_box
-    end = (np.asarray(points, dtype=np.float64) - c) @ r
-    start = (-c) @ r
-    half = np.asarray(size_lwh, dtype=np.float64) / 2
+    end, start, half = _in_box_frame(points, center, size_lwh, rotation_wxyz, frame_from_global)
     d = end - start
     with np.errstate(divide="ignore", invalid="ignore"):
         t0 = (-half - start) / d
