@@ -48,8 +48,9 @@ def test_rings_are_ordered_by_azimuth_when_given() -> None:
     indices, weights = depth_discontinuities(points[perm], ring[perm])
     assert indices.size == 4
     original = np.sort(perm[indices])
-    expected, _ = depth_discontinuities(points)  # storage order: rings one after the other
-    assert original.tolist() == expected.tolist()
+    az = np.degrees(np.arctan2(points[:, 1], points[:, 0]))
+    ends = [i for k in (0, 1) for i in (np.flatnonzero((ring == k) & (np.abs(az) <= 10.0))[[0, -1]])]
+    assert original.tolist() == ends
     np.testing.assert_allclose(weights, 10.0)
 
 
@@ -119,3 +120,34 @@ def test_scaled_intrinsics_maps_pixel_centres() -> None:
     uv_half, _, _ = project_points(p, half)
     np.testing.assert_allclose(uv_half, (uv_full + 0.5) * 0.5 - 0.5, atol=1e-9)
     assert (half.width_px, half.height_px) == (200, 150)
+
+
+def test_vertical_neighbours_find_the_top_edge() -> None:
+    # Two rings straight ahead: the lower one hits a wall at 10 m over -10..10 deg, the upper one passes
+    # over it to a wall at 30 m. Only vertical neighbours see the top edge: every lower-ring point on the
+    # wall becomes an edge point.
+    az = np.radians(np.linspace(-10.0, 10.0, 81))
+    lower = np.stack([10 * np.cos(az), 10 * np.sin(az), np.full(81, 0.0)], axis=1)
+    el = np.radians(1.0)
+    upper = np.stack(
+        [30 * np.cos(el) * np.cos(az), 30 * np.cos(el) * np.sin(az), np.full(81, 30 * np.sin(el))], axis=1
+    )
+    points = np.concatenate([lower, upper])
+    ring = np.repeat([0, 1], 81)
+    idx, w = depth_discontinuities(points, ring, DiscontinuityParameters(vertical=False))
+    assert idx.size == 0
+    idx, w = depth_discontinuities(points, ring)
+    assert idx.tolist() == list(range(81))
+    np.testing.assert_allclose(w, 10.0)
+
+
+def test_reflectance_edges_mark_the_bright_side() -> None:
+    from fusioncheck.checks.edge_evidence import ReflectanceParameters, reflectance_discontinuities
+
+    az = np.radians(np.linspace(-20.0, 20.0, 161))
+    points = np.stack([15 * np.cos(az), 15 * np.sin(az), np.full(161, -1.7)], axis=1)
+    intensity = np.where(np.abs(np.degrees(az)) <= 1.0, 200.0, 20.0)  # a painted stripe
+    idx, w = reflectance_discontinuities(points, intensity, np.zeros(161), ReflectanceParameters(weight=2.5))
+    bright = np.flatnonzero(intensity > 100)
+    assert idx.tolist() == [bright[0], bright[-1]]
+    np.testing.assert_allclose(w, 2.5)

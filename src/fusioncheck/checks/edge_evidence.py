@@ -13,6 +13,7 @@ Used by the calibration check (rotations/translations of the extrinsic) and by t
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -21,8 +22,12 @@ import numpy as np
 from fusioncheck.errors import check_shape
 from fusioncheck.geometry.camera import project_points
 from fusioncheck.kernels.edge_score import score_projected
+from fusioncheck.kernels.scan_lines import rings_from_scan_order
 from fusioncheck.scene.sensors import CameraIntrinsics
 from fusioncheck.typing import BoolArray, FloatArray, IntArray
+
+#: Half-width of the azimuth band around the scan seam ignored when rings come from the storage order, deg.
+_SEAM_GUARD_DEG = 1.5
 
 
 @dataclass(frozen=True)
@@ -30,22 +35,30 @@ class DiscontinuityParameters:
     """Which LiDAR points count as depth discontinuities.
 
     Attributes:
-        min_jump_m: smallest range difference to a scan-line neighbour that makes the nearer point an
-            edge point, metres.
-        max_gap_deg: two consecutive points of a scan line are neighbours only if their azimuths differ by
-            at most this, degrees (a larger gap is a missing return, a ring change, or the scan's start).
+        min_jump_m: smallest range difference to a neighbour that makes the nearer point an edge point,
+            metres.
+        max_gap_deg: two points are neighbours only if their azimuths differ by at most this, degrees (a
+            larger gap is a missing return or the scan's start).
         max_weight_m: the weight (the jump) is capped at this, metres, so that a silhouette against the
             sky-far background does not outweigh many silhouettes against near background.
         min_range_m: points nearer than this (the ego vehicle's own body) are ignored, metres.
+        vertical: also compare each point with the nearest-azimuth point of the ring next above it in
+            elevation (finds top and bottom edges, which constrain the camera's pitch; scan-line
+            neighbours only find left and right edges).
+        vertical_min_ratio: a vertical jump must also exceed this fraction of the near point's range:
+            consecutive rings hitting flat ground are far apart in range (a ring pair at 0.4 deg spacing
+            and 20 m is about 2 m apart, ~10 %), which is not an edge.
     """
 
     min_jump_m: float = 0.5
     max_gap_deg: float = 1.0
     max_weight_m: float = 10.0
     min_range_m: float = 2.0
+    vertical: bool = True
+    vertical_min_ratio: float = 0.3
 
     def __post_init__(self) -> None:
-        for name in ("min_jump_m", "max_gap_deg", "max_weight_m", "min_range_m"):
+        for name in ("min_jump_m", "max_gap_deg", "max_weight_m", "min_range_m", "vertical_min_ratio"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0.0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
@@ -56,20 +69,23 @@ def depth_discontinuities(
     ring: np.ndarray | None = None,
     parameters: DiscontinuityParameters | None = None,
 ) -> tuple[IntArray, FloatArray]:
-    """LiDAR points on the near side of a depth jump along their scan line.
+    """LiDAR points on the near side of a depth jump to a neighbour.
 
-    Scan lines: with ``ring`` (the beam index of each point, e.g. nuScenes' 5th column) the points of
-    each ring are ordered by azimuth; without it the storage order is taken as the scan order (KITTI's
-    HDL-64 files store one ring after another, each in firing order). Either way, consecutive points are
-    neighbours only when their azimuths differ by at most ``max_gap_deg``.
+    Scan lines: ``ring`` gives the beam index of each point (e.g. nuScenes' 5th column); without it the
+    rings are recovered from the storage order (:func:`~fusioncheck.kernels.scan_lines.
+    rings_from_scan_order`; KITTI's HDL-64 files store one laser's scan after another). Each ring is
+    ordered by azimuth, and consecutive points are *horizontal* neighbours when their azimuths differ by at
+    most ``max_gap_deg``. With ``vertical``, each point's *vertical* neighbour is the nearest-azimuth point
+    of the ring next above in (median) elevation, within the same azimuth gap.
 
-    A point is an edge point when a neighbour's range exceeds its own by more than ``min_jump_m``; its
-    weight is the larger such jump, capped at ``max_weight_m`` (L&T use the jump's square root; the cap
-    serves the same purpose of limiting the weight of sky-far backgrounds).
+    A point is an edge point when a neighbour's range exceeds its own by more than ``min_jump_m`` (and,
+    for vertical neighbours, by more than ``vertical_min_ratio`` of its range); its weight is the largest
+    such jump, capped at ``max_weight_m`` (L&T use the jump's square root; the cap serves the same purpose
+    of limiting the weight of sky-far backgrounds).
 
     Args:
-        points_sensor: ``(N, 3)`` metres, LiDAR sensor frame (any float dtype).
-        ring: ``(N,)`` integer beam index per point, or ``None`` to use the storage order.
+        points_sensor: ``(N, 3)`` metres, LiDAR sensor frame (any float dtype), z up.
+        ring: ``(N,)`` integer beam index per point, or ``None`` to recover it from the storage order.
         parameters: thresholds (defaults: :class:`DiscontinuityParameters`).
 
     Returns:
@@ -85,24 +101,60 @@ def depth_discontinuities(
     azimuth = np.arctan2(pts[:, 1], pts[:, 0])
     rng = np.sqrt(np.einsum("ij,ij->i", pts, pts))
     if ring is not None:
-        r = np.asarray(ring).reshape(-1)
+        r = np.asarray(ring).reshape(-1).astype(np.int64)
         if r.shape[0] != n:
             raise ValueError(f"ring: expected {n} beam indices, got {r.shape[0]}")
-        order = np.lexsort((azimuth, r))
-        same_line = r[order[1:]] == r[order[:-1]]
     else:
-        order = np.arange(n)
-        same_line = np.ones(n - 1, dtype=bool)
-    a, b = order[:-1], order[1:]
-    gap = np.abs(np.angle(np.exp(1j * (azimuth[b] - azimuth[a]))))
-    usable = np.isfinite(rng[a]) & np.isfinite(rng[b]) & (rng[a] >= p.min_range_m) & (rng[b] >= p.min_range_m)
-    neighbours = same_line & usable & (gap <= math.radians(p.max_gap_deg))
-    jump = np.where(neighbours, rng[b] - rng[a], 0.0)
+        r = rings_from_scan_order(pts)
+        # Around the azimuth where every scan starts, the recovered rings can swap a few points between
+        # lasers; points there take no part.
+        seam = np.abs(np.angle(np.exp(1j * (azimuth - azimuth[0])))) <= math.radians(_SEAM_GUARD_DEG)
+        rng = np.where(seam, np.nan, rng)
+    order = np.lexsort((azimuth, r))
+    max_gap = math.radians(p.max_gap_deg)
+    usable = np.isfinite(rng) & (rng >= p.min_range_m)
     weight = np.zeros(n)
-    a_front = jump > p.min_jump_m
-    b_front = -jump > p.min_jump_m
-    np.maximum.at(weight, a[a_front], jump[a_front])
-    np.maximum.at(weight, b[b_front], -jump[b_front])
+
+    def add_pairs(a: IntArray, b: IntArray, min_ratio: float, max_elevation_gap: float = math.inf) -> None:
+        gap = np.abs(np.angle(np.exp(1j * (azimuth[b] - azimuth[a]))))
+        ok = usable[a] & usable[b] & (gap <= max_gap)
+        if math.isfinite(max_elevation_gap):
+            ok &= np.abs(elevation[b] - elevation[a]) <= max_elevation_gap
+        jump = np.where(ok, rng[b] - rng[a], 0.0)
+        a_front = (jump > p.min_jump_m) & (jump > min_ratio * rng[a])
+        b_front = (-jump > p.min_jump_m) & (-jump > min_ratio * rng[b])
+        np.maximum.at(weight, a[a_front], jump[a_front])
+        np.maximum.at(weight, b[b_front], -jump[b_front])
+
+    elevation = np.arctan2(pts[:, 2], np.hypot(pts[:, 0], pts[:, 1]))
+    same_line = r[order[1:]] == r[order[:-1]]
+    add_pairs(order[:-1][same_line], order[1:][same_line], 0.0)
+    if p.vertical:
+        sorted_ring = r[order]
+        _, starts = np.unique(sorted_ring, return_index=True)
+        ends = np.append(starts[1:], n)
+        median_el = np.array([np.median(elevation[order[s:e]]) for s, e in zip(starts, ends, strict=True)])
+        by_elevation = np.argsort(median_el)
+        # A vertical pair must be about one ring spacing apart in elevation (not a point of a third ring
+        # near a scan seam, where ring assignment from the storage order is least certain).
+        spacing = np.diff(median_el[by_elevation])
+        max_elevation_gap = 2.0 * float(np.median(spacing)) if spacing.size else math.inf
+        for lo, hi in itertools.pairwise(by_elevation):
+            lower = order[starts[lo] : ends[lo]]
+            upper = order[starts[hi] : ends[hi]]
+            upper_az = azimuth[upper]
+            j = (
+                np.clip(np.searchsorted(upper_az, azimuth[lower]), 1, upper.size - 1)
+                if upper.size > 1
+                else None
+            )
+            if j is None:
+                continue
+            left, right = upper[j - 1], upper[j]
+            nearest = np.where(
+                np.abs(azimuth[left] - azimuth[lower]) <= np.abs(azimuth[right] - azimuth[lower]), left, right
+            )
+            add_pairs(lower, nearest, p.vertical_min_ratio, max_elevation_gap)
     indices = np.flatnonzero(weight > 0.0)
     return indices.astype(np.int64), np.minimum(weight[indices], p.max_weight_m)
 
@@ -183,3 +235,74 @@ def in_view(points_cam: FloatArray, intrinsics: CameraIntrinsics, shape: tuple[i
     with np.errstate(invalid="ignore"):
         inside = valid & (uv[:, 0] >= -0.5) & (uv[:, 0] < w - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < h - 0.5)
     return np.asarray(inside, dtype=np.bool_)
+
+
+@dataclass(frozen=True)
+class ReflectanceParameters:
+    """Which LiDAR points count as reflectance edges (paint on the road, signs, number plates).
+
+    Attributes:
+        min_jump: smallest intensity difference to a scan-line neighbour, as a fraction of the sweep's
+            99th intensity percentile (so that 0..1 and 0..255 intensity scales behave alike).
+        max_range_step_m: both points must lie on one surface: ranges within this, metres.
+        weight: the weight of a reflectance edge point (depth edges weigh their jump in metres).
+        max_gap_deg: neighbours' largest azimuth difference, degrees.
+        min_range_m: nearer points are ignored, metres.
+    """
+
+    min_jump: float = 0.5
+    max_range_step_m: float = 0.3
+    weight: float = 3.0
+    max_gap_deg: float = 1.0
+    min_range_m: float = 2.0
+
+
+def reflectance_discontinuities(
+    points_sensor: FloatArray,
+    intensity: FloatArray,
+    ring: np.ndarray | None = None,
+    parameters: ReflectanceParameters | None = None,
+) -> tuple[IntArray, FloatArray]:
+    """LiDAR points on the bright side of an intensity edge along their scan line.
+
+    Lane markings, kerb paint and signs are edges in the image and intensity edges in the LiDAR. On the
+    road they lie near the camera and along many directions, so they constrain the camera's pitch and
+    roll, which depth edges (mostly vertical silhouettes) constrain poorly.
+
+    Args:
+        points_sensor: ``(N, 3)`` metres, LiDAR sensor frame.
+        intensity: ``(N,)`` intensity (reflectance) per point, any non-negative scale.
+        ring: ``(N,)`` beam index, or ``None`` to recover rings from the storage order.
+        parameters: thresholds (defaults: :class:`ReflectanceParameters`).
+
+    Returns:
+        ``indices`` ``(M,)`` int64 (ascending) and ``weights`` ``(M,)`` float64 (all ``parameters.weight``).
+    """
+    p = parameters or ReflectanceParameters()
+    pts = np.asarray(points_sensor, dtype=np.float64)
+    check_shape("points_sensor", pts, (-1, 3))
+    inten = np.asarray(intensity, dtype=np.float64).reshape(-1)
+    n = pts.shape[0]
+    if inten.shape[0] != n:
+        raise ValueError(f"intensity: expected {n} values, got {inten.shape[0]}")
+    if n < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    scale = float(np.nanpercentile(inten, 99.0))
+    if not scale > 0.0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    azimuth = np.arctan2(pts[:, 1], pts[:, 0])
+    rng = np.sqrt(np.einsum("ij,ij->i", pts, pts))
+    r = rings_from_scan_order(pts) if ring is None else np.asarray(ring).reshape(-1).astype(np.int64)
+    order = np.lexsort((azimuth, r))
+    a, b = order[:-1], order[1:]
+    gap = np.abs(np.angle(np.exp(1j * (azimuth[b] - azimuth[a]))))
+    ok = (
+        (r[a] == r[b])
+        & (gap <= math.radians(p.max_gap_deg))
+        & (np.abs(rng[a] - rng[b]) <= p.max_range_step_m)
+        & (rng[a] >= p.min_range_m) & (rng[b] >= p.min_range_m)
+    )  # fmt: skip
+    step = (inten[b] - inten[a]) / scale
+    bright = np.concatenate([b[ok & (step > p.min_jump)], a[ok & (-step > p.min_jump)]])
+    indices = np.unique(bright).astype(np.int64)
+    return indices, np.full(indices.size, p.weight)

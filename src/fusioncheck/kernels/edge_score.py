@@ -124,3 +124,109 @@ def warm_up() -> None:
     image = np.linspace(0.0, 1.0, 12, dtype=np.float32).reshape(3, 4)
     uv = np.array([[1.5, 0.5], [np.nan, np.nan], [10.0, 1.0]])
     score_projected(uv, np.array([True, False, True]), np.array([1.0, 2.0, 3.0]), image)
+    points = np.array([[0.0, 0.0, 2.0], [0.1, 0.0, 3.0]])
+    score_transforms(
+        points, np.ones(2), np.eye(3)[None], np.zeros((1, 3)), (2.0, 2.0, 1.5, 1.0, 0.0), np.zeros(8),
+        math.inf, 0.1, image,
+    )  # fmt: skip
+
+
+@numba.njit(cache=True)
+def _score_transforms_kernel(
+    points: np.ndarray,
+    weights: np.ndarray,
+    rotations: np.ndarray,
+    translations: np.ndarray,
+    camera: np.ndarray,
+    k: np.ndarray,
+    r2_max: float,
+    min_depth_m: float,
+    image: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled; covered by the NUMBA_DISABLE_JIT run
+    fx, fy, cx, cy, skew = camera[0], camera[1], camera[2], camera[3], camera[4]
+    k1, k2, p1, p2, k3, k4, k5, k6 = k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]
+    h, w = image.shape
+    for m in range(rotations.shape[0]):
+        r = rotations[m]
+        t = translations[m]
+        total = 0.0
+        for i in range(points.shape[0]):
+            x0 = points[i, 0]
+            y0 = points[i, 1]
+            z0 = points[i, 2]
+            px = r[0, 0] * x0 + r[0, 1] * y0 + r[0, 2] * z0 + t[0]
+            py = r[1, 0] * x0 + r[1, 1] * y0 + r[1, 2] * z0 + t[1]
+            pz = r[2, 0] * x0 + r[2, 1] * y0 + r[2, 2] * z0 + t[2]
+            if not pz >= min_depth_m:
+                continue
+            # The projection of fusioncheck.geometry.camera, same formula and operation order.
+            iz = 1.0 / pz
+            x = px * iz
+            y = py * iz
+            r2 = x * x + y * y
+            if not r2 < r2_max:
+                continue
+            r4 = r2 * r2
+            r6 = r4 * r2
+            a1 = 2.0 * x * y
+            a2 = r2 + 2.0 * x * x
+            a3 = r2 + 2.0 * y * y
+            cdist = 1.0 + k1 * r2 + k2 * r4 + k3 * r6
+            icdist2 = 1.0 / (1.0 + k4 * r2 + k5 * r4 + k6 * r6)
+            xd = x * cdist * icdist2 + p1 * a1 + p2 * a2
+            yd = y * cdist * icdist2 + p1 * a3 + p2 * a1
+            u = xd * fx + skew * yd + cx
+            v = yd * fy + cy
+            if not (u >= -0.5 and u < w - 0.5 and v >= -0.5 and v < h - 0.5):
+                continue
+            total += weights[i] * _sample_bilinear(image, u, v)
+        out[m] = total
+
+
+def score_transforms(
+    points_cam: FloatArray,
+    weights: FloatArray,
+    rotations: FloatArray,
+    translations: FloatArray,
+    camera: tuple[float, float, float, float, float],
+    distortion8: FloatArray,
+    r2_max: float,
+    min_depth_m: float,
+    attraction: np.ndarray,
+) -> FloatArray:
+    """Edge score of rigidly moved points for many candidate transforms in one pass.
+
+    For every candidate ``m`` the points are moved ``p' = R_m p + t_m`` (camera frame), projected with the
+    package's OpenCV-order distortion model (points nearer than ``min_depth_m`` or beyond the model's valid
+    radius skipped) and scored like :func:`score_projected`.
+
+    Args:
+        points_cam: ``(N, 3)`` metres, camera frame.
+        weights: ``(N,)`` weights.
+        rotations: ``(M, 3, 3)`` rotation matrices.
+        translations: ``(M, 3)`` translations, metres.
+        camera: ``(fx, fy, cx, cy, skew)`` pixels.
+        distortion8: ``(8,)`` OpenCV coefficients ``k1, k2, p1, p2, k3, k4, k5, k6``.
+        r2_max: squared valid radius of the distortion model (``inf`` without distortion).
+        min_depth_m: nearest valid depth, metres.
+        attraction: ``(H, W)`` edge-attraction image.
+
+    Returns:
+        ``(M,)`` float64 scores.
+    """
+    pts = np.ascontiguousarray(points_cam, dtype=np.float64)
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    rot = np.ascontiguousarray(rotations, dtype=np.float64)
+    tr = np.ascontiguousarray(translations, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] != 3 or w.shape != (pts.shape[0],):
+        raise ValueError(f"points_cam (N, 3) and weights (N,) expected, got {pts.shape} and {w.shape}")
+    if rot.ndim != 3 or rot.shape[1:] != (3, 3) or tr.shape != (rot.shape[0], 3):
+        raise ValueError(f"rotations (M, 3, 3) and translations (M, 3) expected, got {rot.shape}, {tr.shape}")
+    image = np.ascontiguousarray(attraction, dtype=np.float32)
+    out = np.empty(rot.shape[0], dtype=np.float64)
+    _score_transforms_kernel(
+        pts, w, rot, tr, np.asarray(camera, dtype=np.float64),
+        np.ascontiguousarray(distortion8, dtype=np.float64), float(r2_max), float(min_depth_m), image, out,
+    )  # fmt: skip
+    return out
