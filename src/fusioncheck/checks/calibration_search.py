@@ -82,6 +82,9 @@ class SearchParameters:
         scan_step_deg: step of the per-axis scans over the whole range that seed the search.
         peaks_per_axis: best separated peaks kept per axis scan (the stated value 0 is always kept).
         starts: best peak combinations refined by pattern search.
+        prior_per_deg: a correction must beat the stated extrinsic by this many units of the objective's
+            noise per degree of rotation (a Laplace prior: small corrections are a priori more likely;
+            keeps narrow spurious peaks far away from winning on noise).
     """
 
     rotation_steps_deg: tuple[float, ...] = (0.25, 0.125, 0.0625)
@@ -91,6 +94,7 @@ class SearchParameters:
     optimality_step_deg: float = 0.25
     blocks: int = 6
     scan_step_deg: float = 0.125
+    prior_per_deg: float = 1.0
     peaks_per_axis: int = 2
     starts: int = 3
 
@@ -124,8 +128,9 @@ class SearchResult:
         score_best: objective at the correction.
         gain_z: block-consistency of the gain (mean / standard error over blocks).
         fraction_worse: L&T's fraction of rotation neighbours scoring below the stated extrinsic.
-        prominence: gain of the correction over the stated extrinsic, in units of the objective's robust
-            spread along the per-axis scans (how far the optimum stands out of the objective's noise).
+        prominence: gain of the correction over the stated extrinsic minus the prior's cost of the
+            correction, in units of the objective's robust spread along the per-axis scans (how far the
+            optimum stands out of the objective's noise).
         points: discontinuity points used.
         frames: frames used.
         at_search_limit: the rotation correction reached ``max_rotation_deg`` on some axis.
@@ -260,6 +265,12 @@ def search_correction(
         peaks_per_axis.append(peaks)
     combos = np.array(list(itertools.product(*peaks_per_axis)), dtype=np.float64)
     combo_scores = objective(combos, np.zeros_like(combos))
+    noise = float(np.median([1.4826 * np.median(np.abs(v - np.median(v))) for v in scans.values()]))
+    penalty = p.prior_per_deg * noise
+
+    def penalised(score: float, angles: FloatArray) -> float:
+        return score - penalty * float(np.linalg.norm(angles))
+
     best, rpy, translation = stated, zero, zero
     for i in np.argsort(combo_scores)[::-1][: p.starts]:
         candidate, _, score = _pattern_search(
@@ -271,9 +282,8 @@ def search_correction(
             p.max_rotation_deg,
             rotate=True,
         )
-        if score > best:
+        if penalised(score, candidate) > penalised(best, rpy):
             best, rpy = score, candidate
-    noise = float(np.median([1.4826 * np.median(np.abs(v - np.median(v))) for v in scans.values()]))
     if p.translation_steps_m:
         rpy, translation, best = _pattern_search(
             objective, rpy, translation, best, p.translation_steps_m, p.max_translation_m, rotate=False
@@ -297,7 +307,7 @@ def search_correction(
         score_best=best,
         gain_z=gain_z,
         fraction_worse=fraction_worse,
-        prominence=(best - stated) / noise if noise > 0 else 0.0,
+        prominence=(penalised(best, rpy) - stated) / noise if noise > 0 else 0.0,
         points=int(sum(f.weights.size for f in objective.frames)),
         frames=len(objective.frames),
         at_search_limit=bool(np.any(np.abs(rpy) >= p.max_rotation_deg - 1e-9)),

@@ -110,7 +110,7 @@ class CameraCalibrationCheck(Check):
         "max_image_width_px": 1280,
         "rotation_threshold_deg": 0.3,
         "translation_threshold_m": 0.25,
-        "min_prominence": 2.2,
+        "min_prominence": 2.0,
         "min_points": 300,
         "min_edge_fraction": 0.002,
         "reflectance_weight": 3.0,

@@ -48,6 +48,9 @@ class DiscontinuityParameters:
         vertical_min_ratio: a vertical jump must also exceed this fraction of the near point's range:
             consecutive rings hitting flat ground are far apart in range (a ring pair at 0.4 deg spacing
             and 20 m is about 2 m apart, ~10 %), which is not an edge.
+        smooth_ratio: along a scan line, the jump must exceed this multiple of the range step on the near
+            point's other side: a wall seen at a grazing angle steps in range by about the same amount
+            from point to point (a ramp, not an edge), a silhouette jumps once off a smooth surface.
     """
 
     min_jump_m: float = 0.5
@@ -56,9 +59,17 @@ class DiscontinuityParameters:
     min_range_m: float = 2.0
     vertical: bool = True
     vertical_min_ratio: float = 0.3
+    smooth_ratio: float = 3.0
 
     def __post_init__(self) -> None:
-        for name in ("min_jump_m", "max_gap_deg", "max_weight_m", "min_range_m", "vertical_min_ratio"):
+        for name in (
+            "min_jump_m",
+            "max_gap_deg",
+            "max_weight_m",
+            "min_range_m",
+            "vertical_min_ratio",
+            "smooth_ratio",
+        ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0.0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
@@ -78,8 +89,9 @@ def depth_discontinuities(
     most ``max_gap_deg``. With ``vertical``, each point's *vertical* neighbour is the nearest-azimuth point
     of the ring next above in (median) elevation, within the same azimuth gap.
 
-    A point is an edge point when a neighbour's range exceeds its own by more than ``min_jump_m`` (and,
-    for vertical neighbours, by more than ``vertical_min_ratio`` of its range); its weight is the largest
+    A point is an edge point when a neighbour's range exceeds its own by more than ``min_jump_m`` (along
+    the scan line also by ``smooth_ratio`` times the step to its other neighbour; for vertical neighbours
+    by more than ``vertical_min_ratio`` of its range); its weight is the largest
     such jump, capped at ``max_weight_m`` (L&T use the jump's square root; the cap serves the same purpose
     of limiting the weight of sky-far backgrounds).
 
@@ -115,7 +127,19 @@ def depth_discontinuities(
     usable = np.isfinite(rng) & (rng >= p.min_range_m)
     weight = np.zeros(n)
 
-    def add_pairs(a: IntArray, b: IntArray, min_ratio: float, max_elevation_gap: float = math.inf) -> None:
+    def add_pairs(
+        a: IntArray,
+        b: IntArray,
+        min_ratio: float,
+        max_elevation_gap: float = math.inf,
+        beyond_a: FloatArray | None = None,
+        beyond_b: FloatArray | None = None,
+    ) -> None:
+        """Mark the near point of each pair ``(a, b)`` whose range jump is large enough.
+
+        ``beyond_a``/``beyond_b``: the range step on the *other* side of ``a``/``b`` (the surface the near
+        point lies on); a jump must exceed ``smooth_ratio`` times it.
+        """
         gap = np.abs(np.angle(np.exp(1j * (azimuth[b] - azimuth[a]))))
         ok = usable[a] & usable[b] & (gap <= max_gap)
         if math.isfinite(max_elevation_gap):
@@ -123,12 +147,21 @@ def depth_discontinuities(
         jump = np.where(ok, rng[b] - rng[a], 0.0)
         a_front = (jump > p.min_jump_m) & (jump > min_ratio * rng[a])
         b_front = (-jump > p.min_jump_m) & (-jump > min_ratio * rng[b])
+        if beyond_a is not None:
+            a_front &= jump > p.smooth_ratio * beyond_a
+        if beyond_b is not None:
+            b_front &= -jump > p.smooth_ratio * beyond_b
         np.maximum.at(weight, a[a_front], jump[a_front])
         np.maximum.at(weight, b[b_front], -jump[b_front])
 
     elevation = np.arctan2(pts[:, 2], np.hypot(pts[:, 0], pts[:, 1]))
-    same_line = r[order[1:]] == r[order[:-1]]
-    add_pairs(order[:-1][same_line], order[1:][same_line], 0.0)
+    a_all, b_all = order[:-1], order[1:]
+    same_line = r[b_all] == r[a_all]
+    steps = np.where(same_line & usable[a_all] & usable[b_all], np.abs(rng[b_all] - rng[a_all]), 0.0)
+    # The step before a pair (on a's far side) and after it (on b's far side); 0 at the ends of a line.
+    before = np.concatenate([[0.0], steps[:-1]])
+    after = np.concatenate([steps[1:], [0.0]])
+    add_pairs(a_all[same_line], b_all[same_line], 0.0, beyond_a=before[same_line], beyond_b=after[same_line])
     if p.vertical:
         sorted_ring = r[order]
         _, starts = np.unique(sorted_ring, return_index=True)
@@ -139,22 +172,23 @@ def depth_discontinuities(
         # near a scan seam, where ring assignment from the storage order is least certain).
         spacing = np.diff(median_el[by_elevation])
         max_elevation_gap = 2.0 * float(np.median(spacing)) if spacing.size else math.inf
+        up = np.full(n, -1, dtype=np.int64)
+        down = np.full(n, -1, dtype=np.int64)
         for lo, hi in itertools.pairwise(by_elevation):
             lower = order[starts[lo] : ends[lo]]
             upper = order[starts[hi] : ends[hi]]
-            upper_az = azimuth[upper]
-            j = (
-                np.clip(np.searchsorted(upper_az, azimuth[lower]), 1, upper.size - 1)
-                if upper.size > 1
-                else None
-            )
-            if j is None:
-                continue
-            left, right = upper[j - 1], upper[j]
-            nearest = np.where(
-                np.abs(azimuth[left] - azimuth[lower]) <= np.abs(azimuth[right] - azimuth[lower]), left, right
-            )
-            add_pairs(lower, nearest, p.vertical_min_ratio, max_elevation_gap)
+            up[lower] = _nearest_by_azimuth(azimuth, lower, upper)
+            down[upper] = _nearest_by_azimuth(azimuth, upper, lower)
+        a = np.flatnonzero(up >= 0)
+        b = up[a]
+
+        def step(i: IntArray, j: IntArray) -> FloatArray:
+            ok = (j >= 0) & usable[i] & usable[np.maximum(j, 0)]
+            return np.where(ok, np.abs(rng[np.maximum(j, 0)] - rng[i]), 0.0)
+
+        add_pairs(
+            a, b, p.vertical_min_ratio, max_elevation_gap, beyond_a=step(a, down[a]), beyond_b=step(b, up[b])
+        )
     indices = np.flatnonzero(weight > 0.0)
     return indices.astype(np.int64), np.minimum(weight[indices], p.max_weight_m)
 
@@ -306,3 +340,16 @@ def reflectance_discontinuities(
     bright = np.concatenate([b[ok & (step > p.min_jump)], a[ok & (-step > p.min_jump)]])
     indices = np.unique(bright).astype(np.int64)
     return indices, np.full(indices.size, p.weight)
+
+
+def _nearest_by_azimuth(azimuth: FloatArray, points: IntArray, line: IntArray) -> IntArray:
+    """Return, for each of ``points``, the nearest-azimuth point of ``line`` (sorted by azimuth); -1 if none."""
+    if line.size == 0:
+        return np.full(points.size, -1, dtype=np.int64)
+    if line.size == 1:
+        return np.full(points.size, line[0], dtype=np.int64)
+    j = np.clip(np.searchsorted(azimuth[line], azimuth[points]), 1, line.size - 1)
+    left, right = line[j - 1], line[j]
+    return np.where(
+        np.abs(azimuth[left] - azimuth[points]) <= np.abs(azimuth[right] - azimuth[points]), left, right
+    )
