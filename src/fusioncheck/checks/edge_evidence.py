@@ -343,7 +343,7 @@ def reflectance_discontinuities(
 
 
 def _nearest_by_azimuth(azimuth: FloatArray, points: IntArray, line: IntArray) -> IntArray:
-    """Return, for each of ``points``, the nearest-azimuth point of ``line`` (sorted by azimuth); -1 if none."""
+    """Return, per point of ``points``, the nearest-azimuth point of ``line`` (azimuth-sorted), or -1."""
     if line.size == 0:
         return np.full(points.size, -1, dtype=np.int64)
     if line.size == 1:
