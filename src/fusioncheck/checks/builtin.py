@@ -1,6 +1,5 @@
 """Imports every built-in check so that it registers itself."""
 
-from fusioncheck.checks import (
-    box_fit,  # noqa: F401
-    camera_calibration,  # noqa: F401
-)
+import fusioncheck.checks.camera_calibration
+import fusioncheck.checks.camera_projection
+from fusioncheck.checks import box_fit  # noqa: F401
