@@ -250,7 +250,10 @@ def _simulate_scene(
         elif channel in cam_by_channel:
             cam = cam_by_channel[channel]
             writer.add(
-                "calibrated_sensor", _calibration_record(token, channel, cam.ego_from_camera, cam.matrix)
+                "calibrated_sensor",
+                _calibration_record(
+                    token, channel, faults.stated_camera_extrinsic(channel, cam.ego_from_camera), cam.matrix
+                ),
             )
         else:
             writer.add(
@@ -469,4 +472,25 @@ def _fault_record(
         "deleted": [d for o in outputs for d in o.labels.deleted],
         "ghosts": [g for o in outputs for g in o.labels.ghosts],
         "annotations": truth,
+        **_calibration_fault_record(faults, outputs),
     }
+
+
+def _calibration_fault_record(faults: FaultSpec, outputs: list[_SceneOutput]) -> dict[str, Any]:
+    """Return faults.json's ``camera_calibration``: per scene and faulted camera, error and correction.
+
+    Empty (no key at all) without calibration faults, so that older fault records stay byte-identical.
+    """
+    if not faults.camera_calibration:
+        return {}
+    rows = []
+    for o in outputs:
+        for channel, fault in sorted(faults.camera_calibration.items()):
+            rows.append({
+                "scene": o.name,
+                "sensor": channel,
+                "rotation_deg": list(fault.rotation_deg),
+                "translation_m": list(fault.translation_m),
+                "convention": "stated = true @ E (camera frame); expected correction = E^-1",
+            })  # fmt: skip
+    return {"camera_calibration": rows}
