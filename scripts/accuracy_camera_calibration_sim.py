@@ -81,8 +81,9 @@ def main() -> int:
             axes = ", ".join(
                 f"{n} {per_axis[a][0]}/{per_axis[a][1]}" for a, n in enumerate(("roll", "pitch", "yaw"))
             )
-            print(f"{magnitude:4.2f} deg: detected {found}/{total} ({found / max(total, 1):.0%}; {axes}); "
-                  f"estimate within 0.2 deg: {np.mean(e <= 0.2):.0%}, median error {np.median(e):.2f} deg")  # fmt: skip
+            rate = found / max(total, 1)
+            print(f"{magnitude:4.2f} deg: detected {found}/{total} ({rate:.0%}; {axes}); "
+                  f"within 0.2 deg: {np.mean(e <= 0.2):.0%}, median error {np.median(e):.2f} deg")  # fmt: skip
     print(f"wall time {time.perf_counter() - start:.0f} s")
     return 0
 
