@@ -83,7 +83,7 @@ def main() -> int:
             )
             rate = found / max(total, 1)
             print(f"{magnitude:4.2f} deg: detected {found}/{total} ({rate:.0%}; {axes}); "
-                  f"within 0.2 deg: {np.mean(e <= 0.2):.0%}, median error {np.median(e):.2f} deg")  # fmt: skip
+                  f"within 0.2 deg: {np.mean(e <= 0.2):.0%}, median err {np.median(e):.2f}")  # fmt: skip
     print(f"wall time {time.perf_counter() - start:.0f} s")
     return 0
 
