@@ -44,7 +44,10 @@ def test_published_calibration_reads_ok(kitti_frame: tuple[object, Sequence]) ->
     (row,) = output.sections["calibration"]
     assert row["sensor"] == "CAM_2" and row["status"] == "ok", row
     assert row["points"] >= 1000 and row["frames"] == 1
-    assert max(abs(x) for x in row["correction"]["rotation_deg"]) <= 0.3
+    # Pitch and yaw are well observed; roll (about the optical axis) only moves pixels far from the
+    # centre and is left to the status decision.
+    roll, pitch, yaw = row["correction"]["rotation_deg"]
+    assert abs(pitch) <= 0.2 and abs(yaw) <= 0.2 and abs(roll) <= 1.0
     assert not output.findings
 
 

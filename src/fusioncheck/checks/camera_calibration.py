@@ -47,7 +47,7 @@ from fusioncheck.checks.calibration_search import (
 from fusioncheck.checks.edge_evidence import (
     DiscontinuityParameters,
     ReflectanceParameters,
-    depth_discontinuities,
+    depth_edges,
     reflectance_discontinuities,
     scaled_intrinsics,
 )
@@ -75,11 +75,11 @@ def decode_scale(width_px: int, max_width_px: int) -> float:
 
 
 def lidar_edge_points(sweep: LidarSweep, reflectance_weight: float) -> tuple[FloatArray, FloatArray]:
-    """Return depth- and reflectance-edge points of a sweep: ``(M, 3)`` m (sensor frame), ``(M,)`` weights."""
+    """Return depth-edge positions and reflectance-edge points, ``(M, 3)`` m (sensor frame), and weights."""
     names = sweep.column_names
     ring = sweep.points[:, names.index("ring")] if "ring" in names else None
     xyz = np.asarray(sweep.xyz, dtype=np.float64)
-    idx, weights = depth_discontinuities(xyz, ring, DiscontinuityParameters())
+    idx, weights, positions = depth_edges(xyz, ring, DiscontinuityParameters())
     if reflectance_weight > 0.0 and "intensity" in names:
         r_idx, r_w = reflectance_discontinuities(
             xyz,
@@ -88,9 +88,9 @@ def lidar_edge_points(sweep: LidarSweep, reflectance_weight: float) -> tuple[Flo
             ReflectanceParameters(weight=reflectance_weight),
         )
         keep = ~np.isin(r_idx, idx)
-        idx = np.concatenate([idx, r_idx[keep]])
+        positions = np.concatenate([positions, xyz[r_idx[keep]]])
         weights = np.concatenate([weights, r_w[keep]])
-    return xyz[idx], weights
+    return positions, weights
 
 
 def attraction_maps(pixels: np.ndarray, scale: float, decays_px: tuple[float, ...]) -> tuple[np.ndarray, ...]:

@@ -80,7 +80,20 @@ def depth_discontinuities(
     ring: np.ndarray | None = None,
     parameters: DiscontinuityParameters | None = None,
 ) -> tuple[IntArray, FloatArray]:
-    """LiDAR points on the near side of a depth jump to a neighbour.
+    """LiDAR points on the near side of a depth jump to a neighbour: ``(indices, weights)``.
+
+    See :func:`depth_edges`, which also gives the edge positions.
+    """
+    indices, weights, _ = depth_edges(points_sensor, ring, parameters)
+    return indices, weights
+
+
+def depth_edges(
+    points_sensor: FloatArray,
+    ring: np.ndarray | None = None,
+    parameters: DiscontinuityParameters | None = None,
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """LiDAR points on the near side of a depth jump to a neighbour, and where the edge itself lies.
 
     Scan lines: ``ring`` gives the beam index of each point (e.g. nuScenes' 5th column); without it the
     rings are recovered from the storage order (:func:`~fusioncheck.kernels.scan_lines.
@@ -100,16 +113,22 @@ def depth_discontinuities(
         ring: ``(N,)`` integer beam index per point, or ``None`` to recover it from the storage order.
         parameters: thresholds (defaults: :class:`DiscontinuityParameters`).
 
+    The silhouette itself lies somewhere between the near point and the far neighbour's ray, on average
+    half a sampling step beyond the near point: a ring's last hit on a car roof is below the roof's edge.
+    Edge *positions* are therefore the near point moved half-way (in direction, at its own range) towards
+    the far neighbour of its largest jump; scoring them instead of the raw points removes a systematic
+    bias of half the beam spacing (a pitch bias of ~0.2 deg for an HDL-64, more for sparser sensors).
+
     Returns:
-        ``indices`` ``(M,)`` int64 into ``points_sensor`` (ascending) and ``weights`` ``(M,)`` float64,
-        metres (the capped jump).
+        ``indices`` ``(M,)`` int64 into ``points_sensor`` (ascending), ``weights`` ``(M,)`` float64,
+        metres (the capped jump), and ``positions`` ``(M, 3)`` float64, metres, sensor frame.
     """
     p = parameters or DiscontinuityParameters()
     pts = np.asarray(points_sensor, dtype=np.float64)
     check_shape("points_sensor", pts, (-1, 3))
     n = pts.shape[0]
     if n < 2:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros((0, 3))
     azimuth = np.arctan2(pts[:, 1], pts[:, 0])
     rng = np.sqrt(np.einsum("ij,ij->i", pts, pts))
     if ring is not None:
@@ -126,6 +145,9 @@ def depth_discontinuities(
     max_gap = math.radians(p.max_gap_deg)
     usable = np.isfinite(rng) & (rng >= p.min_range_m)
     weight = np.zeros(n)
+    near_parts: list[IntArray] = []
+    far_parts: list[IntArray] = []
+    jump_parts: list[FloatArray] = []
 
     def add_pairs(
         a: IntArray,
@@ -153,6 +175,9 @@ def depth_discontinuities(
             b_front &= -jump > p.smooth_ratio * beyond_b
         np.maximum.at(weight, a[a_front], jump[a_front])
         np.maximum.at(weight, b[b_front], -jump[b_front])
+        near_parts.extend([a[a_front], b[b_front]])
+        far_parts.extend([b[a_front], a[b_front]])
+        jump_parts.extend([jump[a_front], -jump[b_front]])
 
     elevation = np.arctan2(pts[:, 2], np.hypot(pts[:, 0], pts[:, 1]))
     a_all, b_all = order[:-1], order[1:]
@@ -190,7 +215,17 @@ def depth_discontinuities(
             a, b, p.vertical_min_ratio, max_elevation_gap, beyond_a=step(a, down[a]), beyond_b=step(b, up[b])
         )
     indices = np.flatnonzero(weight > 0.0)
-    return indices.astype(np.int64), np.minimum(weight[indices], p.max_weight_m)
+    partner = np.full(n, -1, dtype=np.int64)
+    if near_parts:
+        near = np.concatenate(near_parts)
+        far = np.concatenate(far_parts)
+        order_by_jump = np.argsort(np.concatenate(jump_parts), kind="stable")
+        partner[near[order_by_jump]] = far[order_by_jump]  # the largest jump is assigned last
+    unit = pts / np.maximum(rng, 1e-9)[:, None]
+    direction = unit[indices] + unit[partner[indices]]
+    direction /= np.maximum(np.linalg.norm(direction, axis=1), 1e-9)[:, None]
+    positions = direction * rng[indices, None]
+    return indices.astype(np.int64), np.minimum(weight[indices], p.max_weight_m), positions
 
 
 def edge_alignment_score(
