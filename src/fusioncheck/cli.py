@@ -100,7 +100,7 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["kernels"]), default="kernels")
+@click.argument("what", type=click.Choice(["kernels", "calibration"]), default="kernels")
 @click.option("--repeats", default=20, show_default=True, type=click.IntRange(1))
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON."
@@ -108,6 +108,15 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
 def bench(what: str, repeats: int, json_path: Path | None) -> None:
     """Measure fusioncheck side by side with what users would otherwise run (medians, ratios)."""
     from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
+
+    if what == "calibration":
+        from fusioncheck.bench.calibration import format_calibration_bench, run_calibration_bench
+
+        calibration = run_calibration_bench(repeats=min(repeats, 5))
+        click.echo(format_calibration_bench(calibration))
+        if json_path:
+            json_path.write_text(json.dumps(calibration, indent=1, default=str) + "\n", encoding="utf-8")
+        return
 
     result = run_points_in_boxes_bench(repeats=repeats)
     click.echo(format_points_in_boxes_bench(result))

@@ -54,6 +54,7 @@ from fusioncheck.checks.edge_evidence import (
 from fusioncheck.errors import TimeRangeError
 from fusioncheck.geometry.se3 import SE3
 from fusioncheck.kernels.edge_distance import EdgeParameters, edge_attraction, edge_distance, edge_map
+from fusioncheck.kernels.scan_lines import rings_from_scan_order
 from fusioncheck.scene.sensors import CameraIntrinsics, Modality
 from fusioncheck.typing import FloatArray
 
@@ -74,16 +75,32 @@ def decode_scale(width_px: int, max_width_px: int) -> float:
     return _DECODE_SCALES[-1]
 
 
-def lidar_edge_points(sweep: LidarSweep, reflectance_weight: float) -> tuple[FloatArray, FloatArray]:
-    """Return depth-edge positions and reflectance-edge points, ``(M, 3)`` m (sensor frame), and weights."""
+def lidar_edge_points(
+    sweep: LidarSweep, reflectance_weight: float, keep: np.ndarray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Return depth-edge positions and reflectance-edge points, ``(M, 3)`` m (sensor frame), and weights.
+
+    ``keep``: ``(N,)`` bool, the points worth looking at (e.g. the camera's field of view with a margin);
+    rings are recovered from the whole sweep first, so the scan structure survives the selection.
+    """
     names = sweep.column_names
-    ring = sweep.points[:, names.index("ring")] if "ring" in names else None
     xyz = np.asarray(sweep.xyz, dtype=np.float64)
+    if "ring" in names:
+        ring = sweep.points[:, names.index("ring")].astype(np.int64)
+        usable = np.ones(xyz.shape[0], dtype=bool)
+    else:
+        ring = rings_from_scan_order(xyz)
+        # Near the azimuth where every scan starts, recovered rings are least certain (see depth_edges).
+        azimuth = np.arctan2(xyz[:, 1], xyz[:, 0])
+        usable = np.abs((azimuth - azimuth[0] + np.pi) % (2 * np.pi) - np.pi) > np.radians(1.5)
+    if keep is not None:
+        usable &= keep
+    xyz, ring = xyz[usable], ring[usable]
     idx, weights, positions = depth_edges(xyz, ring, DiscontinuityParameters())
     if reflectance_weight > 0.0 and "intensity" in names:
         r_idx, r_w = reflectance_discontinuities(
             xyz,
-            sweep.points[:, names.index("intensity")].astype(np.float64),
+            sweep.points[usable, names.index("intensity")].astype(np.float64),
             ring,
             ReflectanceParameters(weight=reflectance_weight),
         )
@@ -91,6 +108,19 @@ def lidar_edge_points(sweep: LidarSweep, reflectance_weight: float) -> tuple[Flo
         positions = np.concatenate([positions, xyz[r_idx[keep]]])
         weights = np.concatenate([weights, r_w[keep]])
     return positions, weights
+
+
+def field_of_view(
+    points_lidar: np.ndarray, camera_from_lidar: SE3, intrinsics: CameraIntrinsics, shape: tuple[int, ...]
+) -> np.ndarray:
+    """Which LiDAR points lie in front of the camera within its (pinhole) field of view plus ~10 deg."""
+    pc = camera_from_lidar.transform_points(np.asarray(points_lidar, dtype=np.float64))
+    m = intrinsics.matrix
+    h, w = shape[0], shape[1]
+    half_u = max(m[0, 2] + 0.5, w - 0.5 - m[0, 2]) / m[0, 0] + 0.2
+    half_v = max(m[1, 2] + 0.5, h - 0.5 - m[1, 2]) / m[1, 1] + 0.2
+    z = pc[:, 2]
+    return np.asarray((z > 0.5) & (np.abs(pc[:, 0]) < half_u * z) & (np.abs(pc[:, 1]) < half_v * z))
 
 
 def attraction_maps(pixels: np.ndarray, scale: float, decays_px: tuple[float, ...]) -> tuple[np.ndarray, ...]:
@@ -194,7 +224,8 @@ class CameraCalibrationCheck(Check):
                 problems.append(f"image {camera_sample.token} has almost no edges")
                 continue
             sweep = context.read_lidar(lidar_sample)
-            points, weights = lidar_edge_points(sweep, float(p["reflectance_weight"]))
+            in_view = field_of_view(sweep.xyz, camera_from_lidar, scaled, image.pixels.shape[:2])
+            points, weights = lidar_edge_points(sweep, float(p["reflectance_weight"]), in_view)
             frame = calibration_frame(
                 maps,
                 camera_from_lidar.transform_points(points),

@@ -139,7 +139,7 @@ def depth_edges(
         r = rings_from_scan_order(pts)
         # Around the azimuth where every scan starts, the recovered rings can swap a few points between
         # lasers; points there take no part.
-        seam = np.abs(np.angle(np.exp(1j * (azimuth - azimuth[0])))) <= math.radians(_SEAM_GUARD_DEG)
+        seam = np.abs(_wrap(azimuth - azimuth[0])) <= math.radians(_SEAM_GUARD_DEG)
         rng = np.where(seam, np.nan, rng)
     order = np.lexsort((azimuth, r))
     max_gap = math.radians(p.max_gap_deg)
@@ -162,7 +162,7 @@ def depth_edges(
         ``beyond_a``/``beyond_b``: the range step on the *other* side of ``a``/``b`` (the surface the near
         point lies on); a jump must exceed ``smooth_ratio`` times it.
         """
-        gap = np.abs(np.angle(np.exp(1j * (azimuth[b] - azimuth[a]))))
+        gap = np.abs(_wrap(azimuth[b] - azimuth[a]))
         ok = usable[a] & usable[b] & (gap <= max_gap)
         if math.isfinite(max_elevation_gap):
             ok &= np.abs(elevation[b] - elevation[a]) <= max_elevation_gap
@@ -364,7 +364,7 @@ def reflectance_discontinuities(
     r = rings_from_scan_order(pts) if ring is None else np.asarray(ring).reshape(-1).astype(np.int64)
     order = np.lexsort((azimuth, r))
     a, b = order[:-1], order[1:]
-    gap = np.abs(np.angle(np.exp(1j * (azimuth[b] - azimuth[a]))))
+    gap = np.abs(_wrap(azimuth[b] - azimuth[a]))
     ok = (
         (r[a] == r[b])
         & (gap <= math.radians(p.max_gap_deg))
@@ -375,6 +375,11 @@ def reflectance_discontinuities(
     bright = np.concatenate([b[ok & (step > p.min_jump)], a[ok & (-step > p.min_jump)]])
     indices = np.unique(bright).astype(np.int64)
     return indices, np.full(indices.size, p.weight)
+
+
+def _wrap(angle: FloatArray) -> FloatArray:
+    """Angles wrapped to ``[-pi, pi)``."""
+    return np.asarray((angle + math.pi) % (2.0 * math.pi) - math.pi)
 
 
 def _nearest_by_azimuth(azimuth: FloatArray, points: IntArray, line: IntArray) -> IntArray:

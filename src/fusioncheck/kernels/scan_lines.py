@@ -63,7 +63,7 @@ def rings_from_scan_order(points_xyz: FloatArray) -> IntArray:
         return out
     azimuth = np.ascontiguousarray(np.arctan2(p[:, 1], p[:, 0]))
     # Spin direction: the sign of the typical azimuth step (counter-clockwise for KITTI's HDL-64).
-    steps = np.angle(np.exp(1j * np.diff(azimuth))) if n > 1 else np.zeros(1)
+    steps = (np.diff(azimuth) + np.pi) % (2.0 * np.pi) - np.pi if n > 1 else np.zeros(1)
     direction = 1.0 if np.median(steps) >= 0.0 else -1.0
     _rings(azimuth, direction, out)
     return out
