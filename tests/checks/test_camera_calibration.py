@@ -78,3 +78,25 @@ def test_rotation_conventions() -> None:
         and decode_scale(1242, 1280) == 1.0
         and decode_scale(6000, 1280) == 0.25
     )
+
+
+def test_sweeps_without_scan_lines_are_not_estimable(kitti_frame: tuple[object, Sequence]) -> None:
+    from fusioncheck.checks.camera_calibration import (
+        ScanLinesUnknown,
+        lidar_edge_points,
+        scan_lines_plausible,
+    )
+    from fusioncheck.kernels.scan_lines import rings_from_scan_order
+    from fusioncheck.scene.samples import LidarSweep
+
+    source, sequence = kitti_frame
+    sweep = source.read_lidar(sequence.keyframes[0].samples["LIDAR_TOP"])  # type: ignore[attr-defined]
+    xyz = sweep.xyz.astype(np.float64)
+    assert scan_lines_plausible(xyz, rings_from_scan_order(xyz))
+    # The same points in random order (a merged or re-sorted cloud) have no recoverable scan lines.
+    shuffled = sweep.points[np.random.default_rng(0).permutation(sweep.points.shape[0])]
+    assert not scan_lines_plausible(
+        shuffled[:, :3].astype(np.float64), rings_from_scan_order(shuffled[:, :3])
+    )
+    with pytest.raises(ScanLinesUnknown, match="no ring"):
+        lidar_edge_points(LidarSweep(sweep.sample, shuffled, None, sweep.column_names), 3.0)

@@ -85,14 +85,20 @@ def lidar_edge_points(
     """
     names = sweep.column_names
     xyz = np.asarray(sweep.xyz, dtype=np.float64)
-    if "ring" in names:
-        ring = sweep.points[:, names.index("ring")].astype(np.int64)
+    ring_column = sweep.points[:, names.index("ring")].astype(np.int64) if "ring" in names else None
+    if ring_column is not None and np.unique(ring_column).size > 1:
+        ring = ring_column
         usable = np.ones(xyz.shape[0], dtype=bool)
     else:
         ring = rings_from_scan_order(xyz)
         # Near the azimuth where every scan starts, recovered rings are least certain (see depth_edges).
         azimuth = np.arctan2(xyz[:, 1], xyz[:, 0])
         usable = np.abs((azimuth - azimuth[0] + np.pi) % (2 * np.pi) - np.pi) > np.radians(1.5)
+        if not scan_lines_plausible(xyz, ring):
+            raise ScanLinesUnknown(
+                "the LiDAR sweep has no ring (beam) index and its storage order is not a scan order, so its "
+                "depth edges cannot be found"
+            )
     if keep is not None:
         usable &= keep
     xyz, ring = xyz[usable], ring[usable]
@@ -108,6 +114,31 @@ def lidar_edge_points(
         positions = np.concatenate([positions, xyz[r_idx[keep]]])
         weights = np.concatenate([weights, r_w[keep]])
     return positions, weights
+
+
+class ScanLinesUnknown(Exception):
+    """A sweep's scan lines can be neither read (ring column) nor recovered (storage order)."""
+
+
+def scan_lines_plausible(points: np.ndarray, ring: np.ndarray, max_spread_deg: float = 2.0) -> bool:
+    """Tell whether recovered rings look like a spinning LiDAR's lasers: >= 8 rings of (mostly) one elevation.
+
+    The test uses points beyond 5 m (nearer ones see the lasers' mounting offsets); the median over rings
+    of the elevation's interquartile range must stay below ``max_spread_deg``.
+    """
+    n_rings = int(ring.max()) + 1 if ring.size else 0
+    if n_rings < 8:
+        return False
+    far = np.hypot(points[:, 0], points[:, 1]) > 5.0
+    elevation = np.degrees(np.arctan2(points[far, 2], np.hypot(points[far, 0], points[far, 1])))
+    r = ring[far]
+    spreads = []
+    for k in np.unique(r)[:: max(1, n_rings // 16)]:
+        e = elevation[r == k]
+        if e.size >= 20:
+            q75, q25 = np.percentile(e, [75, 25])
+            spreads.append(q75 - q25)
+    return bool(spreads) and float(np.median(spreads)) <= max_spread_deg
 
 
 def field_of_view(
@@ -141,7 +172,7 @@ class CameraCalibrationCheck(Check):
         "rotation_threshold_deg": 0.3,
         "translation_threshold_m": 0.25,
         "min_prominence": 2.0,
-        "min_points": 300,
+        "min_points": 600,
         "min_edge_fraction": 0.002,
         "reflectance_weight": 3.0,
         "decay_px": 5.0,
@@ -225,7 +256,10 @@ class CameraCalibrationCheck(Check):
                 continue
             sweep = context.read_lidar(lidar_sample)
             in_view = field_of_view(sweep.xyz, camera_from_lidar, scaled, image.pixels.shape[:2])
-            points, weights = lidar_edge_points(sweep, float(p["reflectance_weight"]), in_view)
+            try:
+                points, weights = lidar_edge_points(sweep, float(p["reflectance_weight"]), in_view)
+            except ScanLinesUnknown as exc:
+                return [], None, [str(exc)]
             frame = calibration_frame(
                 maps,
                 camera_from_lidar.transform_points(points),
