@@ -15,8 +15,10 @@ nearest point by more than ``occluder_margin_m``; ``null`` with fewer than ``min
 Where the source has human 2D boxes for the image (KITTI ``label_2``; nuImages-style ``object_ann``),
 3D and 2D boxes are paired — by the source's own link when it has one, otherwise per image by class and
 IoU with the Hungarian method (``scipy.optimize.linear_sum_assignment``) — and a pair whose IoU is below
-``min_iou`` is a ``projection_mismatch`` finding with the IoU and the centre offset (pixels, and its
-direction in the image: 0 deg = right, 90 deg = down). A 3D box that is clearly visible (truncation and
+``min_iou``, or whose box centres lie ``max_center_offset_m`` or more apart (the pixel offset scaled to
+metres at the box's depth: a small, far box can be badly placed at a high IoU, a near box well placed at
+a lower one), is a ``projection_mismatch`` finding with the IoU and the centre offset (pixels, metres,
+and its direction in the image: 0 deg = right, 90 deg = down). A 3D box that is clearly visible (truncation and
 occlusion below ``max_unmatched_hidden``) but has no 2D box is one too. Boxes mostly inside a ``DontCare``
 region are not judged. Per class and per camera IoU distributions go to the check's statistics.
 """
@@ -95,6 +97,7 @@ class CameraProjectionCheck(Check):
     finding_types: ClassVar[tuple[str, ...]] = ("projection_mismatch",)
     defaults: ClassVar[dict[str, Any]] = {
         "min_iou": 0.5,
+        "max_center_offset_m": 0.25,
         "min_match_iou": 0.1,
         "max_unmatched_hidden": 0.3,
         "occluder_margin_m": 0.5,
@@ -175,6 +178,8 @@ class CameraProjectionCheck(Check):
             return 0
         camera_from_global = sensor.ego_from_sensor.inverse() @ sample.global_from_ego.inverse()
         boxes = list(keyframe.annotations)
+        centres_cam = camera_from_global.transform_points(np.stack([b.center_m for b in boxes]))
+        depths = centres_cam[:, 2]
         projected = project_boxes(
             transform_boxes(boxes_to_arrays(boxes), camera_from_global), intrinsics, width, height
         )
@@ -208,11 +213,14 @@ class CameraProjectionCheck(Check):
             if i in match_of:
                 j, iou = match_of[i]
                 ious.setdefault((box.category, camera), []).append(iou)
-                flagged = iou < float(p["min_iou"])
+                offset_m = _center_offset_m(projected.bbox_px[i], labelled[j], depths[i], intrinsics)
+                flagged = iou < float(p["min_iou"]) or offset_m >= float(p["max_center_offset_m"])
                 out.tally(box.category, "projection_mismatch", 1, int(flagged))
                 if flagged:
                     out.findings.append(
-                        self._mismatch(context, box, camera, sample, projected.bbox_px[i], labelled[j], iou)
+                        self._mismatch(
+                            context, box, camera, sample, projected.bbox_px[i], labelled[j], iou, offset_m
+                        )
                     )
             elif projected.truncation[i] < float(p["max_unmatched_hidden"]) and (
                 np.isfinite(occlusion[i]) and occlusion[i] < float(p["max_unmatched_hidden"])
@@ -265,9 +273,11 @@ class CameraProjectionCheck(Check):
         projected_px: FloatArray,
         image_box: ImageBox | None,
         iou: float,
+        offset_m: float = 0.0,
     ) -> Finding:
         values: dict[str, Any] = {
             "iou": round(iou, 4),
+            "center_offset_m": round(offset_m, 3),
             "projected_bbox_px": [round(float(x), 1) for x in projected_px],
         }
         if image_box is None:
@@ -310,6 +320,16 @@ class CameraProjectionCheck(Check):
         from fusioncheck.plots.camera import plot_projection
 
         return plot_projection(context, output, out_dir)
+
+
+def _center_offset_m(
+    projected_px: FloatArray, image_box: ImageBox, depth_m: float, intrinsics: CameraIntrinsics
+) -> float:
+    """Distance between the centres of the projected and the drawn 2D box, in metres at the box's depth."""
+    pc = 0.5 * (projected_px[:2] + projected_px[2:])
+    lc = 0.5 * (np.asarray(image_box.bbox_px[:2]) + np.asarray(image_box.bbox_px[2:]))
+    du, dv = (pc - lc) / np.array([intrinsics.matrix[0, 0], intrinsics.matrix[1, 1]])
+    return float(math.hypot(du, dv) * max(depth_m, 0.0))
 
 
 def _in_dont_care(bbox_px: FloatArray, regions: list[ImageBox], min_overlap: float) -> np.ndarray:
