@@ -19,8 +19,8 @@ IoU with the Hungarian method (``scipy.optimize.linear_sum_assignment``) — and
 metres at the box's depth: a small, far box can be badly placed at a high IoU, a near box well placed at
 a lower one), is a ``projection_mismatch`` finding with the IoU and the centre offset (pixels, metres,
 and its direction in the image: 0 deg = right, 90 deg = down). A 3D box that is clearly visible
-(truncation and occlusion below ``max_unmatched_hidden``) but has no 2D box is one too. Boxes mostly inside a ``DontCare``
-region are not judged. Per class and per camera IoU distributions go to the check's statistics.
+(truncation and occlusion below ``max_unmatched_hidden``) but has no 2D box is one too. Boxes mostly
+inside a ``DontCare`` region are not judged. Per class and per camera IoU distributions go to the check's statistics.
 """
 
 from __future__ import annotations
