@@ -20,7 +20,8 @@ metres at the box's depth: a small, far box can be badly placed at a high IoU, a
 a lower one), is a ``projection_mismatch`` finding with the IoU and the centre offset (pixels, metres,
 and its direction in the image: 0 deg = right, 90 deg = down). A 3D box that is clearly visible
 (truncation and occlusion below ``max_unmatched_hidden``) but has no 2D box is one too. Boxes mostly
-inside a ``DontCare`` region are not judged. Per class and per camera IoU distributions go to the check's statistics.
+inside a ``DontCare`` region are not judged. Per class and per camera IoU distributions go to the
+check's statistics.
 """
 
 from __future__ import annotations
