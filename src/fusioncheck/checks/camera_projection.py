@@ -2,10 +2,10 @@
 
 For each keyframe and camera, every 3D box is projected into the image at the camera's own timestamp:
 the camera pose is the ego pose recorded for the image (``SensorSample.global_from_ego``, at the camera
-time) composed with the extrinsic; the objects stay where the keyframe's labels put them (at the keyframe
-time — no time-offset correction is applied; a note says so when cameras are not stamped with the
-keyframe). Projection clips box edges at the near plane and follows lens distortion
-(:mod:`fusioncheck.checks.box_projection`).
+time) composed with the extrinsic; each object is moved along its track to the camera time (centre and
+orientation interpolated between its keyframes; a box at either end of its track keeps its keyframe pose).
+No label time offset is estimated or applied here (a note says how boxes were placed). Projection clips
+box edges at the near plane and follows lens distortion (:mod:`fusioncheck.checks.box_projection`).
 
 Per box and camera (``sequences[].visibility[]``): the image box of the projection, the truncation
 fraction, and an occlusion estimate from the LiDAR: of the reference sweep's points (moved to the camera
@@ -26,6 +26,7 @@ check's statistics.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -98,7 +99,7 @@ class CameraProjectionCheck(Check):
     finding_types: ClassVar[tuple[str, ...]] = ("projection_mismatch",)
     defaults: ClassVar[dict[str, Any]] = {
         "min_iou": 0.5,
-        "max_center_offset_m": 0.25,
+        "max_center_offset_m": 0.15,
         "min_match_iou": 0.1,
         "max_unmatched_hidden": 0.3,
         "occluder_margin_m": 0.5,
@@ -132,8 +133,9 @@ class CameraProjectionCheck(Check):
                 images_with_2d += self._image(context, keyframe, camera, sample, points_global, out, ious)
         if off_time:
             out.notes.append(
-                f"camera_projection: {off_time} images are not stamped at their keyframe time; boxes were "
-                "projected at the keyframe pose of the objects (no time-offset correction), with the ego "
+                f"camera_projection: {off_time} images are not stamped at their keyframe time; each box was "
+                "moved along its track to the image time (interpolated between its keyframes; a box at the "
+                "end of its track stays at its keyframe pose), no label time offset applied, with the ego "
                 "pose of the image"
             )
         if images_with_2d == 0:
@@ -179,10 +181,11 @@ class CameraProjectionCheck(Check):
             return 0
         camera_from_global = sensor.ego_from_sensor.inverse() @ sample.global_from_ego.inverse()
         boxes = list(keyframe.annotations)
-        centres_cam = camera_from_global.transform_points(np.stack([b.center_m for b in boxes]))
+        placed = [_at_time(context, b, sample.timestamp_us) for b in boxes]
+        centres_cam = camera_from_global.transform_points(np.stack([b.center_m for b in placed]))
         depths = centres_cam[:, 2]
         projected = project_boxes(
-            transform_boxes(boxes_to_arrays(boxes), camera_from_global), intrinsics, width, height
+            transform_boxes(boxes_to_arrays(placed), camera_from_global), intrinsics, width, height
         )
         occlusion = self._occlusion(points_global, camera_from_global, intrinsics, width, height, projected)
         image_boxes = list(context.source.image_boxes(sample))
@@ -321,6 +324,17 @@ class CameraProjectionCheck(Check):
         from fusioncheck.plots.camera import plot_projection
 
         return plot_projection(context, output, out_dir)
+
+
+def _at_time(context: SequenceContext, box: BoxAnnotation, timestamp_us: int) -> BoxAnnotation:
+    """Return the box moved along its track to ``timestamp_us`` (centre, orientation), if covered."""
+    if box.timestamp_us == timestamp_us:
+        return box
+    track = context.sequence.tracks.get(box.instance)
+    if track is None or len(track) < 2 or not track.covers(timestamp_us):
+        return box
+    state = track.state_at(timestamp_us)
+    return dataclasses.replace(box, center_m=state.center_m, quat_wxyz=state.quat_wxyz)
 
 
 def _center_offset_m(

@@ -28,6 +28,8 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
   ``roll, pitch, yaw`` about the camera's forward (z), left (-x) and up (-y) axes followed by the
   translation (``fusioncheck.checks.calibration_search`` convention): the correction that fixes the
   stated extrinsic is ``E^-1``. Default: no camera faulted.
+- ``shift``: ``{"fraction": f, "lateral_m": d}``: a fraction ``f`` (0..1) of the (non-ghost) boxes is
+  moved sideways by ``d`` metres (to the box's left, perpendicular to its heading). Default: none.
 
 Unknown keys at any level raise :class:`~fusioncheck.errors.PolicyError` naming the key.
 """
@@ -50,7 +52,8 @@ from fusioncheck.simulate.rig import CAMERA_CHANNELS
 from fusioncheck.simulate.taxonomy import CATEGORY_NAMES
 
 AXES: tuple[str, ...] = ("length", "width", "height")
-_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms", "camera_calibration")
+_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms", "camera_calibration", "shift")
+_SHIFT_KEYS = ("fraction", "lateral_m")
 _CALIBRATION_KEYS = ("rotation_deg", "translation_m")
 #: Camera-frame unit vectors of the calibration fault's axes: forward (z), left (-x), up (-y).
 _CAMERA_AXES = ((0.0, 0.0, 1.0), (-1.0, 0.0, 0.0), (0.0, -1.0, 0.0))
@@ -124,8 +127,13 @@ class FaultSpec:
     ghost: int = 0
     label_time_offset_ms: float = 0.0
     camera_calibration: Mapping[str, CameraCalibrationFault] = field(default_factory=dict)
+    shift_fraction: float = 0.0
+    shift_lateral_m: float = 0.0
 
     def __post_init__(self) -> None:
+        if not (0.0 <= self.shift_fraction <= 1.0) or not (math.isfinite(self.shift_lateral_m)):
+            raise PolicyError(f"shift: fraction must lie in 0..1 and lateral_m be finite, got "
+                              f"{self.shift_fraction}, {self.shift_lateral_m}")  # fmt: skip
         _validate_shrink(self.shrink, "shrink")
         if not (0.0 <= self.delete.fraction <= 1.0):
             raise PolicyError(f"delete.fraction must lie in 0..1, got {self.delete.fraction}")
@@ -151,6 +159,7 @@ class FaultSpec:
             and self.ghost == 0
             and self.label_time_offset_ms == 0.0
             and not self.camera_calibration
+            and not (self.shift_fraction > 0.0 and self.shift_lateral_m != 0.0)
         )
 
     def stated_camera_extrinsic(self, channel: str, ego_from_camera: SE3) -> SE3:
@@ -176,6 +185,8 @@ class FaultSpec:
             "ghost": self.ghost,
             "label_time_offset_ms": float(self.label_time_offset_ms),
         }
+        if self.shift_fraction > 0.0:  # written only when set, so that older fault records stay identical
+            out["shift"] = {"fraction": self.shift_fraction, "lateral_m": self.shift_lateral_m}
         if self.camera_calibration:  # written only when set, so that older fault records stay identical
             out["camera_calibration"] = {
                 ch: {"rotation_deg": list(f.rotation_deg), "translation_m": list(f.translation_m)}
@@ -239,8 +250,16 @@ class FaultSpec:
                 calibration[channel] = CameraCalibrationFault(vectors[0], vectors[1])  # type: ignore[arg-type]
             except PolicyError as exc:
                 raise PolicyError(f"{source}: {exc}") from None
+        shift_raw = data.get("shift", {})
+        if not isinstance(shift_raw, Mapping):
+            raise PolicyError(
+                f'{source}: \'shift\' must be an object like {{"fraction": 0.1, "lateral_m": 0.5}}'
+            )
+        _reject_unknown(shift_raw, _SHIFT_KEYS, source, "shift")
+        shift_fraction = _number(shift_raw.get("fraction", 0.0), source, "shift.fraction")
+        shift_lateral = _number(shift_raw.get("lateral_m", 0.0), source, "shift.lateral_m")
         try:
-            return FaultSpec(shrink, delete, ghost, offset, calibration)
+            return FaultSpec(shrink, delete, ghost, offset, calibration, shift_fraction, shift_lateral)
         except PolicyError as exc:
             raise PolicyError(f"{source}: {exc}") from None
 
