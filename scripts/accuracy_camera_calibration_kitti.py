@@ -45,7 +45,7 @@ def main() -> int:
     source = open_source(root, format="kitti")
     check = CameraCalibrationCheck()
     clean: list[str] = []
-    results: dict[float, list[tuple[bool, float]]] = {0.5: [], 1.0: []}
+    results: dict[float, list[tuple[bool, float, int]]] = {0.5: [], 1.0: []}
     start = time.perf_counter()
     for name in source.sequence_names():
         sequence = source.load_sequence(name)
@@ -64,7 +64,7 @@ def main() -> int:
                     row = check.run(context).sections["calibration"][0]
                     estimate = (row["correction"] or {}).get("rotation_deg", [np.nan] * 3)
                     error = abs(estimate[axis] - (-rpy[axis]))
-                    results[magnitude].append((row["status"] == "suspect", error))
+                    results[magnitude].append((row["status"] == "suspect", error, axis))
                     print(
                         f"   {AXES[axis]} {sign * magnitude:+.1f}: {row['status']:>13} "
                         f"est {np.round(estimate, 2)} err {error:.2f} "
@@ -79,6 +79,11 @@ def main() -> int:
             f"|estimate - truth| <= 0.2 deg: {np.mean(errors <= 0.2):.0%}; "
             f"median error {np.median(errors):.2f} deg"
         )
+        for axis, name in enumerate(AXES):
+            sel = np.array([r[2] == axis for r in rows])
+            print(
+                f"    {name}: flagged {flagged[sel].sum()}/{sel.sum()}, within 0.2 deg {np.sum(errors[sel] <= 0.2)}"
+            )
     print(f"wall time {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -129,9 +129,11 @@ def scan_lines_plausible(points: np.ndarray, ring: np.ndarray, max_spread_deg: f
     n_rings = int(ring.max()) + 1 if ring.size else 0
     if n_rings < 8:
         return False
-    far = np.hypot(points[:, 0], points[:, 1]) > 5.0
-    elevation = np.degrees(np.arctan2(points[far, 2], np.hypot(points[far, 0], points[far, 1])))
-    r = ring[far]
+    step = max(1, points.shape[0] // 20000)  # a subsample is plenty for a spread
+    sub_points, sub_ring = points[::step], ring[::step]
+    far = np.hypot(sub_points[:, 0], sub_points[:, 1]) > 5.0
+    elevation = np.degrees(np.arctan2(sub_points[far, 2], np.hypot(sub_points[far, 0], sub_points[far, 1])))
+    r = sub_ring[far]
     spreads = []
     for k in np.unique(r)[:: max(1, n_rings // 16)]:
         e = elevation[r == k]
