@@ -10,7 +10,8 @@ that a slightly wrong extrinsic still earns partial credit and the score varies 
 with ``E`` the (binary) edge map, ``d`` the distance in pixels to the nearest edge pixel and L&T's
 ``alpha = 1/3``, ``gamma = 0.98`` (a decay length of ``-1 / ln(gamma)`` ~ 49.5 px). On an edge pixel
 ``D = 1``; off edges ``D = (1 - alpha) * gamma ** d``. Here the edges come from OpenCV's Canny detector on
-the grey image after a Gaussian blur, and ``d`` from ``cv2.distanceTransform`` (Euclidean, 5x5 chamfer mask: within ~2 % of exact).
+the grey image after a Gaussian blur, and ``d`` from ``cv2.distanceTransform`` (Euclidean, 5x5 chamfer
+mask: within ~2 % of exact).
 
 Pixel convention (OpenCV): pixel ``(u, v)`` = column ``u``, row ``v``, centre at integer coordinates.
 """
