@@ -81,9 +81,8 @@ def main() -> int:
         )
         for axis, name in enumerate(AXES):
             sel = np.array([r[2] == axis for r in rows])
-            print(
-                f"    {name}: flagged {flagged[sel].sum()}/{sel.sum()}, within 0.2 deg {np.sum(errors[sel] <= 0.2)}"
-            )
+            within = np.sum(errors[sel] <= 0.2)
+            print(f"    {name}: flagged {flagged[sel].sum()}/{sel.sum()}, within 0.2 deg {within}")
     print(f"wall time {time.perf_counter() - start:.1f} s")
     return 0
 
