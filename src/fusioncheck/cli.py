@@ -81,7 +81,12 @@ def run(
     "--faults", "faults_path", type=click.Path(exists=True, path_type=Path), help="Fault spec (JSON)."
 )
 @click.option("--small", is_flag=True, help="Short scenes and small images (tests, the bundled sample).")
-def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, small: bool) -> None:
+@click.option(
+    "--image-boxes", is_flag=True, help="Also write true 2D boxes (nuImages-style object_ann.json)."
+)
+def simulate(
+    out_dir: Path, scenes: int, seed: int, faults_path: Path | None, small: bool, image_boxes: bool
+) -> None:
     """Write a simulated nuScenes-layout log to OUT_DIR, with OUT_DIR/faults.json of injected faults."""
     from fusioncheck.simulate import SimConfig, load_fault_spec
     from fusioncheck.simulate import simulate as run_simulation
@@ -90,7 +95,13 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
     config = SimConfig.small() if small else SimConfig()
     start = time.perf_counter()
     result = run_simulation(
-        out_dir, scenes=scenes, seed=seed, faults=faults, config=config, progress=sys.stderr.isatty()
+        out_dir,
+        scenes=scenes,
+        seed=seed,
+        faults=faults,
+        config=config,
+        progress=sys.stderr.isatty(),
+        image_boxes=image_boxes,
     )
     click.echo(
         f"wrote {len(result.scenes)} scene(s), {result.keyframes} keyframes, {result.boxes} boxes "
