@@ -11,10 +11,11 @@ maximises the alignment of LiDAR edges with image edges, and how consistently im
 
 Status per camera (``sequences[].calibration[]``):
 
-- ``suspect``: the best correction rotates by at least ``rotation_threshold_deg`` about some axis (or
-  shifts by ``translation_threshold_m``) and its gain over the stated extrinsic stands out of the
-  objective's noise (``prominence >= min_prominence``, in robust standard deviations of the objective
-  along the per-axis scans); a ``calibration_suspect`` finding says by how much. ``gain_z`` (consistency
+- ``suspect``: the best correction rotates by at least ``rotation_threshold_deg`` in pitch or yaw, or by
+  ``roll_threshold_deg`` in roll (about the optical axis, which moves pixels only far from the image
+  centre and is estimated least precisely), or shifts by ``translation_threshold_m``, and its gain over
+  the stated extrinsic stands out of the objective's noise (``prominence >= min_prominence``, in robust
+  standard deviations of the objective along the per-axis scans); a ``calibration_suspect`` finding says by how much. ``gain_z`` (consistency
   of the gain over image strips) and L&T's ``fraction_worse`` are reported beside it.
 - ``ok``: otherwise.
 - ``not_estimable``: fewer than ``min_points`` edge points project into the images, no frame has both an
@@ -172,6 +173,7 @@ class CameraCalibrationCheck(Check):
         "max_frames": 20,
         "max_image_width_px": 1280,
         "rotation_threshold_deg": 0.3,
+        "roll_threshold_deg": 0.75,
         "translation_threshold_m": 0.25,
         "min_prominence": 2.0,
         "min_points": 600,
@@ -296,10 +298,11 @@ class CameraCalibrationCheck(Check):
         correction = correction_transform(result.rotation_deg, result.translation_m).inverse()
         rotation_deg = rpy_deg_from_rotation(correction.rotation)
         translation_m = _flu(correction)
-        max_rot = float(np.max(np.abs(rotation_deg)))
         max_trans = float(np.max(np.abs(translation_m)))
-        large = max_rot >= float(p["rotation_threshold_deg"]) or max_trans >= float(
-            p["translation_threshold_m"]
+        large = (
+            abs(rotation_deg[0]) >= float(p["roll_threshold_deg"])
+            or max(abs(rotation_deg[1]), abs(rotation_deg[2])) >= float(p["rotation_threshold_deg"])
+            or max_trans >= float(p["translation_threshold_m"])
         )
         suspect = large and result.prominence >= float(p["min_prominence"])
         limit_reason = None
