@@ -15,8 +15,9 @@ Status per camera (``sequences[].calibration[]``):
   ``roll_threshold_deg`` in roll (about the optical axis, which moves pixels only far from the image
   centre and is estimated least precisely), or shifts by ``translation_threshold_m``, and its gain over
   the stated extrinsic stands out of the objective's noise (``prominence >= min_prominence``, in robust
-  standard deviations of the objective along the per-axis scans); a ``calibration_suspect`` finding says by how much. ``gain_z`` (consistency
-  of the gain over image strips) and L&T's ``fraction_worse`` are reported beside it.
+  standard deviations of the objective along the per-axis scans); a ``calibration_suspect`` finding
+  says by how much. ``gain_z`` (consistency of the gain over image strips) and L&T's ``fraction_worse``
+  are reported beside it.
 - ``ok``: otherwise.
 - ``not_estimable``: fewer than ``min_points`` edge points project into the images, no frame has both an
   image and a LiDAR sweep, or the images have (almost) no edges; ``reason`` says which.
