@@ -30,7 +30,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
-    "--format", "format_name", default="auto", show_default=True, help="Input format: auto or nuscenes."
+    "--format", "format_name", default="auto", show_default=True, help="Input format: auto, nuscenes, kitti."
 )
 @click.option(
     "--policy", "policy_path", type=click.Path(path_type=str), help="TOML policy (checks and parameters)."
@@ -81,7 +81,12 @@ def run(
     "--faults", "faults_path", type=click.Path(exists=True, path_type=Path), help="Fault spec (JSON)."
 )
 @click.option("--small", is_flag=True, help="Short scenes and small images (tests, the bundled sample).")
-def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, small: bool) -> None:
+@click.option(
+    "--image-boxes", is_flag=True, help="Also write true 2D boxes (nuImages-style object_ann.json)."
+)
+def simulate(
+    out_dir: Path, scenes: int, seed: int, faults_path: Path | None, small: bool, image_boxes: bool
+) -> None:
     """Write a simulated nuScenes-layout log to OUT_DIR, with OUT_DIR/faults.json of injected faults."""
     from fusioncheck.simulate import SimConfig, load_fault_spec
     from fusioncheck.simulate import simulate as run_simulation
@@ -90,7 +95,13 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
     config = SimConfig.small() if small else SimConfig()
     start = time.perf_counter()
     result = run_simulation(
-        out_dir, scenes=scenes, seed=seed, faults=faults, config=config, progress=sys.stderr.isatty()
+        out_dir,
+        scenes=scenes,
+        seed=seed,
+        faults=faults,
+        config=config,
+        progress=sys.stderr.isatty(),
+        image_boxes=image_boxes,
     )
     click.echo(
         f"wrote {len(result.scenes)} scene(s), {result.keyframes} keyframes, {result.boxes} boxes "
@@ -100,7 +111,7 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["kernels"]), default="kernels")
+@click.argument("what", type=click.Choice(["kernels", "calibration"]), default="kernels")
 @click.option("--repeats", default=20, show_default=True, type=click.IntRange(1))
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON."
@@ -108,6 +119,15 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
 def bench(what: str, repeats: int, json_path: Path | None) -> None:
     """Measure fusioncheck side by side with what users would otherwise run (medians, ratios)."""
     from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
+
+    if what == "calibration":
+        from fusioncheck.bench.calibration import format_calibration_bench, run_calibration_bench
+
+        calibration = run_calibration_bench(repeats=min(repeats, 5))
+        click.echo(format_calibration_bench(calibration))
+        if json_path:
+            json_path.write_text(json.dumps(calibration, indent=1, default=str) + "\n", encoding="utf-8")
+        return
 
     result = run_points_in_boxes_bench(repeats=repeats)
     click.echo(format_points_in_boxes_bench(result))
