@@ -1,4 +1,4 @@
-"""Command line: ``fusioncheck run | simulate | bench``.
+"""Command line: ``fusioncheck run | simulate | convert | bench``.
 
 Exit codes (DESIGN.md): 0 pass or not gated, 1 gate failed, 2 usage or policy error, 3 unreadable input.
 """
@@ -30,7 +30,11 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
-    "--format", "format_name", default="auto", show_default=True, help="Input format: auto or nuscenes."
+    "--format",
+    "format_name",
+    default="auto",
+    show_default=True,
+    help="Input format: auto, nuscenes, av2, openlabel (see fusioncheck.loaders).",
 )
 @click.option(
     "--policy", "policy_path", type=click.Path(path_type=str), help="TOML policy (checks and parameters)."
@@ -96,6 +100,39 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
         f"wrote {len(result.scenes)} scene(s), {result.keyframes} keyframes, {result.boxes} boxes "
         f"to {out_dir} "
         f"in {time.perf_counter() - start:.1f} s (injected faults: {result.faults_path})"
+    )
+
+
+@cli.command()
+@click.argument("src", type=click.Path(path_type=str))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option(
+    "--to", "target", required=True, type=click.Choice(["nuscenes", "openlabel"]), help="Output format."
+)
+@click.option("--format", "format_name", default="auto", show_default=True, help="Input format (or auto).")
+@click.option(
+    "--cuboid-form",
+    default="quaternion",
+    show_default=True,
+    type=click.Choice(["quaternion", "euler"]),
+    help="OpenLABEL cuboids: the 10-value quaternion or the 9-value Euler form.",
+)
+def convert(src: str, dst: Path, target: str, format_name: str, cuboid_form: str) -> None:
+    """Convert the dataset at SRC (any supported format) to DST in the nuScenes layout or OpenLABEL."""
+    from fusioncheck.convert.nuscenes_writer import write_nuscenes
+    from fusioncheck.convert.openlabel_writer import write_openlabel
+    from fusioncheck.loaders import open_source
+
+    start = time.perf_counter()
+    source = open_source(src, format_name)
+    names = source.sequence_names()
+    if target == "nuscenes":
+        written = str(write_nuscenes(source, dst))
+    else:
+        written = ", ".join(str(p) for p in write_openlabel(source, dst, cuboid_form=cuboid_form))
+    click.echo(
+        f"converted {len(names)} sequence(s) from {source.format_name} to {target}: {written} "
+        f"in {time.perf_counter() - start:.1f} s"
     )
 
 

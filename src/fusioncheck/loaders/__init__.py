@@ -16,8 +16,9 @@ from pathlib import Path
 from fusioncheck.errors import InputError
 from fusioncheck.loaders.av2 import AV2Source, find_av2_logs
 from fusioncheck.loaders.base import DataSource
-from fusioncheck.loaders.detect import DETECTED_LAYOUTS
+from fusioncheck.loaders.detect import DETECTED_LAYOUTS, openlabel_files
 from fusioncheck.loaders.nuscenes import TABLES, NuScenesSource, find_version_folders
+from fusioncheck.loaders.openlabel import OpenLabelSource
 
 #: Format name -> (detector: path -> bool, opener: path -> DataSource, what the detector looks for).
 FORMATS: dict[str, tuple[Callable[[Path], bool], Callable[[Path], DataSource], str]] = {
@@ -31,6 +32,11 @@ FORMATS: dict[str, tuple[Callable[[Path], bool], Callable[[Path], DataSource], s
         lambda path: bool(find_av2_logs(path)),
         AV2Source,
         "Argoverse 2 sensor logs: a log folder (city_SE3_egovehicle.feather, calibration/) or logs below",
+    ),
+    "openlabel": (
+        lambda path: bool(openlabel_files(path)),
+        OpenLabelSource,
+        'ASAM OpenLABEL: a .json file starting with {"openlabel": ...}, or a folder holding such files',
     ),
 }
 
@@ -82,4 +88,12 @@ def open_source(path: str | Path, format: str = "auto") -> DataSource:
     return FORMATS[name][1](Path(path))
 
 
-__all__ = ["FORMATS", "AV2Source", "DataSource", "NuScenesSource", "detect_format", "open_source"]
+__all__ = [
+    "FORMATS",
+    "AV2Source",
+    "DataSource",
+    "NuScenesSource",
+    "OpenLabelSource",
+    "detect_format",
+    "open_source",
+]

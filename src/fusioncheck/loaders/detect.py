@@ -68,7 +68,8 @@ DETECTED_LAYOUTS: list[tuple[str, Callable[[Path], bool], str]] = [
     (
         "nuscenes",
         lambda path: bool(find_version_folders(path)),
-        "nuScenes: a folder with a version sub-folder (e.g. v1.0-trainval/) of JSON tables",
+        "nuScenes: a folder with a version sub-folder (e.g. v1.0-trainval/) holding the 13 JSON tables "
+        "(scene.json, sample.json, sample_data.json, ...)",
     ),
     (
         "kitti",
