@@ -117,7 +117,15 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
     type=click.Choice(["quaternion", "euler"]),
     help="OpenLABEL cuboids: the 10-value quaternion or the 9-value Euler form.",
 )
-def convert(src: str, dst: Path, target: str, format_name: str, cuboid_form: str) -> None:
+@click.option(
+    "--all-ego-poses/--sample-ego-poses",
+    default=True,
+    show_default=True,
+    help="OpenLABEL: a frame for every ego pose of the source, or only at the sensor samples.",
+)
+def convert(
+    src: str, dst: Path, target: str, format_name: str, cuboid_form: str, all_ego_poses: bool
+) -> None:
     """Convert the dataset at SRC (any supported format) to DST in the nuScenes layout or OpenLABEL."""
     from fusioncheck.convert.nuscenes_writer import write_nuscenes
     from fusioncheck.convert.openlabel_writer import write_openlabel
@@ -129,7 +137,9 @@ def convert(src: str, dst: Path, target: str, format_name: str, cuboid_form: str
     if target == "nuscenes":
         written = str(write_nuscenes(source, dst))
     else:
-        written = ", ".join(str(p) for p in write_openlabel(source, dst, cuboid_form=cuboid_form))
+        written = ", ".join(
+            str(p) for p in write_openlabel(source, dst, cuboid_form=cuboid_form, all_ego_poses=all_ego_poses)
+        )
     click.echo(
         f"converted {len(names)} sequence(s) from {source.format_name} to {target}: {written} "
         f"in {time.perf_counter() - start:.1f} s"
@@ -137,17 +147,24 @@ def convert(src: str, dst: Path, target: str, format_name: str, cuboid_form: str
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["kernels"]), default="kernels")
+@click.argument("what", type=click.Choice(["kernels", "loaders"]), default="kernels")
 @click.option("--repeats", default=20, show_default=True, type=click.IntRange(1))
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON."
 )
 def bench(what: str, repeats: int, json_path: Path | None) -> None:
     """Measure fusioncheck side by side with what users would otherwise run (medians, ratios)."""
-    from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
+    result: dict[str, object]
+    if what == "loaders":
+        from fusioncheck.bench.loaders import format_loaders_bench, run_loaders_bench
 
-    result = run_points_in_boxes_bench(repeats=repeats)
-    click.echo(format_points_in_boxes_bench(result))
+        result = run_loaders_bench(repeats=repeats)
+        click.echo(format_loaders_bench(result))
+    else:
+        from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
+
+        result = run_points_in_boxes_bench(repeats=repeats)
+        click.echo(format_points_in_boxes_bench(result))
     if json_path:
         json_path.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
 

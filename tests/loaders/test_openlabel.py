@@ -120,7 +120,7 @@ def base_document() -> dict[str, Any]:
     }
 
 
-def write(folder: Path, document: dict[str, Any], name: str = "labels.json") -> Path:
+def write(folder: Path, document: dict[str, Any], name: str = "example.json") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     path.write_text(json.dumps(document), encoding="utf-8")
@@ -139,7 +139,7 @@ def load(folder: Path, document: dict[str, Any]):  # type: ignore[no-untyped-def
 def test_base_example_loads_with_known_numbers(tmp_path: Path) -> None:
     source, seq = load(tmp_path, base_document())
     assert detect_format(tmp_path) == "openlabel"
-    assert isinstance(open_source(tmp_path / "labels.json"), OpenLabelSource)
+    assert isinstance(open_source(tmp_path / "example.json"), OpenLabelSource)
     assert seq.name == "example" and len(seq.keyframes) == 2
     assert seq.keyframes[0].timestamp_us == round(T0 * 1e6)
     # Camera sample 20 ms before its frame (stream sync timestamp).
@@ -364,4 +364,4 @@ def test_documents_without_sensors_are_rejected_clearly(tmp_path: Path) -> None:
 def test_malformed_json_names_line(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('{"openlabel": {"metadata": }', encoding="utf-8")
     with pytest.raises(InputError, match="malformed JSON at line 1"):
-        OpenLabelSource(tmp_path / "bad.json")
+        OpenLabelSource(tmp_path / "bad.json").load_sequence("bad")

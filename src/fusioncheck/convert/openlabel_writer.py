@@ -13,8 +13,8 @@ What is written:
   ``sensor_cs`` per channel with its calibration as ``pose_wrt_parent`` (quaternion + translation).
 - Streams per channel (``camera`` with ``intrinsics_pinhole``, ``lidar``, ``radar``).
 - Frames: one per keyframe (with its boxes and its sensor samples), plus frames marked
-  ``fusioncheck.keyframe = false`` for the non-key samples (sweeps) and for every ego-pose time, so the
-  sequence's poses and sweeps survive the trip exactly.
+  ``fusioncheck.keyframe = false`` for the non-key samples (sweeps) and for every ego-pose time (unless
+  ``all_ego_poses`` is off), so the sequence's poses and sweeps survive the trip exactly.
 - Objects: one per track (uid = integer, ``name`` = the track id, ``type`` = the class) and its cuboid per
   keyframe in ``odom`` coordinates: the 10-value quaternion form by default, or the 9-value Euler form
   (``cuboid_form="euler"``).
@@ -54,8 +54,12 @@ def write_openlabel(
     out_dir: str | Path,
     sequences: list[str] | None = None,
     cuboid_form: str = "quaternion",
+    all_ego_poses: bool = True,
 ) -> list[Path]:
     """Write each sequence of ``source`` (all when ``sequences`` is None) as an OpenLABEL file.
+
+    With ``all_ego_poses`` every ego pose of the sequence gets a frame (AV2 has them at 200 Hz); without,
+    only the sensor samples' and keyframes' poses are written (what a nuScenes dataroot can hold).
 
     Returns:
         The written ``.json`` files.
@@ -72,7 +76,7 @@ def write_openlabel(
     for name in sequences if sequences is not None else source.sequence_names():
         sequence = source.load_sequence(name)
         path = out / f"{safe_name(name)}.json"
-        document = _SequenceWriter(source, sequence, out, cuboid_form).document()
+        document = _SequenceWriter(source, sequence, out, cuboid_form, all_ego_poses).document()
         with path.open("w", encoding="utf-8") as f:
             json.dump(document, f, separators=(",", ":"))
             f.write("\n")
@@ -91,7 +95,10 @@ def _seconds(timestamp_us: int) -> float:
 
 
 class _SequenceWriter:
-    def __init__(self, source: DataSource, sequence: Sequence, out: Path, cuboid_form: str) -> None:
+    def __init__(
+        self, source: DataSource, sequence: Sequence, out: Path, cuboid_form: str, all_ego_poses: bool
+    ) -> None:
+        self.all_ego_poses = all_ego_poses
         self.source = source
         self.seq = sequence
         self.out = out
@@ -138,7 +145,7 @@ class _SequenceWriter:
                     pose_key, {"timestamp": _seconds(pose_key[0]), "fusioncheck": {"keyframe": False}}
                 )
                 poses.setdefault(pose_key, sample.global_from_ego)
-        for i, t in enumerate(seq.ego_poses.timestamps_us.tolist()):
+        for i, t in enumerate(seq.ego_poses.timestamps_us.tolist() if self.all_ego_poses else []):
             key = (int(t), False)
             frames_by_key.setdefault(key, {"timestamp": _seconds(key[0]), "fusioncheck": {"keyframe": False}})
             poses.setdefault(key, SE3.from_quat(seq.ego_poses.quats_wxyz[i], seq.ego_poses.translations_m[i]))

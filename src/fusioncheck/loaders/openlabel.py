@@ -1,6 +1,7 @@
 """Reader of ASAM OpenLABEL 1.0 files (JSON) and the sensor files they reference, into the scene model.
 
-One OpenLABEL file is one sequence (named by ``metadata.name``, else the file name). The source's path is
+One OpenLABEL file is one sequence, named by the file name without ``.json`` (so that listing a folder's
+sequences needs no parsing; ``metadata.name`` is not used). The source's path is
 a file or a folder holding such files. What is read and how (``docs/openlabel.md`` has the full profile):
 
 - **Validation**: each file is checked against the OpenLABEL 1.0.0 JSON Schema (vendored in
@@ -68,6 +69,7 @@ from fusioncheck.scene.poses import PoseTrack
 from fusioncheck.scene.samples import CameraImage, LidarSweep, RadarScan, SensorSample
 from fusioncheck.scene.sensors import CameraIntrinsics, Modality, Sensor
 from fusioncheck.scene.sequence import Keyframe, Sequence
+from fusioncheck.typing import FloatArray
 
 #: The schema file in ``fusioncheck/resources``.
 SCHEMA_RESOURCE = "openlabel_schema-1.0.0.json"
@@ -178,7 +180,7 @@ class OpenLabelSource(DataSource):
         validate: check each file against the OpenLABEL JSON Schema when its sequence is loaded.
 
     Raises:
-        InputError: no OpenLABEL file, unreadable JSON, or two files with one sequence name.
+        InputError: no OpenLABEL file at ``path``.
     """
 
     format_name = "openlabel"
@@ -196,18 +198,7 @@ class OpenLabelSource(DataSource):
         # Sample token -> its per-point-times file (fusioncheck extension), filled as sequences are built.
         self._point_times: dict[str, Path] = {}
         for file in files:
-            name = self._sequence_name(file)
-            if name in self._files:
-                raise InputError(f"sequence name {name!r} is also used by {self._files[name]}", path=file)
-            self._files[name] = file
-
-    @staticmethod
-    def _sequence_name(file: Path) -> str:
-        """``metadata.name`` read from the file's head when it is there, else the file's stem."""
-        document = _read_json(file)
-        metadata = document.get("openlabel", {}).get("metadata", {}) if isinstance(document, dict) else {}
-        name = metadata.get("name") if isinstance(metadata, dict) else None
-        return name if isinstance(name, str) and name else file.name.removesuffix(".json")
+            self._files[file.name.removesuffix(".json")] = file
 
     @property
     def root(self) -> str:
@@ -354,6 +345,7 @@ class _Builder:
         self.streams = self._streams()
         self._link_roots()
         self.ego = self._ego_frame()
+        self.below_ego = set(self.cs) - set(self._chain(self.ego))
         frames = self._frames()
         sensors = {
             name: self._sensor(name, modality, props) for name, (modality, props) in self.streams.items()
@@ -476,15 +468,25 @@ class _Builder:
                 self._fail(f"{where}.matrix4x4", "the 3x3 part is not a rotation (scale or shear is refused)")
             # Re-orthonormalise within the tolerance just checked, so round-off in files does not accumulate.
             return SE3(quaternion.to_matrix(quaternion.from_matrix(r)), m[:3, 3])
-        translation = np.asarray(data.get("translation", []), dtype=np.float64)
-        if translation.shape != (3,) or not np.all(np.isfinite(translation)):
+        translation_list = data.get("translation", [])
+        if len(translation_list) != 3 or not all(math.isfinite(v) for v in translation_list):
             self._fail(f"{where}.translation", "expected 3 finite numbers")
         if "quaternion" in data:
-            q_xyzw = np.asarray(data["quaternion"], dtype=np.float64)
-            q = np.array([q_xyzw[3], q_xyzw[0], q_xyzw[1], q_xyzw[2]])
-            if not quaternion.is_unit(q):
-                self._fail(f"{where}.quaternion", f"{q_xyzw.tolist()} (x, y, z, w) is not of unit norm")
-            return SE3.from_quat(q, translation)
+            # Plain floats: one transform per frame, and numpy's per-call cost would dominate.
+            x, y, z, w = (float(v) for v in data["quaternion"])
+            norm = math.sqrt(w * w + x * x + y * y + z * z)
+            if not abs(norm - 1.0) <= quaternion.UNIT_NORM_TOLERANCE:
+                self._fail(f"{where}.quaternion", f"{[x, y, z, w]} (x, y, z, w) is not of unit norm")
+            w, x, y, z = w / norm, x / norm, y / norm, z / norm
+            rotation = np.array(
+                [
+                    [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                    [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                    [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+                ]
+            )
+            return SE3(rotation, np.array(translation_list, dtype=np.float64))
+        translation = np.asarray(translation_list, dtype=np.float64)
         if "euler_angles" in data:
             sequence = data.get("sequence", "ZYX")
             if not isinstance(sequence, str) or not is_valid_sequence(sequence.upper()):
@@ -500,7 +502,7 @@ class _Builder:
     def _frame_transforms(self, frame_id: int, props: Json) -> dict[tuple[str, str], SE3]:
         """Per-frame edges ``(child, parent) -> parent_from_child`` from ``frame_properties.transforms``."""
         out: dict[tuple[str, str], SE3] = {}
-        below_ego = set(self.cs) - set(self._chain(self.ego))
+        below_ego = self.below_ego
         for key, body in (props.get("transforms") or {}).items():
             where = f"$.openlabel.frames.{frame_id}.frame_properties.transforms.{key}"
             src, dst = body["src"], body["dst"]
@@ -527,7 +529,7 @@ class _Builder:
 
     def _root_from(self, name: str, dynamic: dict[tuple[str, str], SE3], where: str) -> SE3:
         """Transform from coordinate system ``name`` to the root at one frame (per-frame edges first)."""
-        result = SE3.identity()
+        result: SE3 | None = None
         for child in self._chain(name)[:-1]:
             parent = self.cs[child].parent
             edge = dynamic.get((child, parent)) or self.cs[child].pose
@@ -535,8 +537,8 @@ class _Builder:
                 self._fail(
                     where, f"no pose of {child!r} in {parent!r} (neither pose_wrt_parent nor a transform)"
                 )
-            result = edge @ result
-        return result
+            result = edge if result is None else edge @ result
+        return SE3.identity() if result is None else result
 
     # ------------------------------------------------------------------ frames
 
@@ -733,23 +735,26 @@ class _Builder:
     def _keyframes(
         self, frames: list[_Frame], keyframe_samples: dict[int, dict[str, SensorSample]], poses: PoseTrack
     ) -> tuple[Keyframe, ...]:
+        """Keyframes with their boxes: cuboids are gathered first, then transformed to global at once."""
         objects = self.doc.get("objects") or {}
         names = [str(o.get("name", "")) for o in objects.values()]
         unique_names = len(set(names)) == len(names) and all(names)
         instance_of = {uid: (str(o["name"]) if unique_names else uid) for uid, o in objects.items()}
-        static = {uid: o.get("object_data", {}).get("cuboid") for uid, o in objects.items()}
+        static: dict[str, list[Json]] = {}
+        for uid, o in objects.items():
+            cuboids = (o.get("object_data") or {}).get("cuboid")
+            if cuboids:
+                static[uid] = cuboids
         intervals = {uid: o.get("frame_intervals") for uid, o in objects.items()}
-        keyframes = []
+        keyframe_list = [f for f in frames if f.keyframe]
         times_seen: set[int] = set()
-        for frame in frames:
-            if not frame.keyframe:
-                continue
+        gathered: list[tuple[int, str, Json, str]] = []  # (keyframe index, uid, cuboid, where)
+        for k, frame in enumerate(keyframe_list):
             if frame.timestamp_us in times_seen:
                 self._fail(
                     f"$.openlabel.frames.{frame.frame_id}", f"two keyframes at {frame.timestamp_us} us"
                 )
             times_seen.add(frame.timestamp_us)
-            boxes = []
             for uid, body in frame.objects.items():
                 if uid not in objects:
                     self._fail(
@@ -758,74 +763,134 @@ class _Builder:
                 cuboids = (body.get("object_data") or {}).get("cuboid")
                 if cuboids:
                     where = f"$.openlabel.frames.{frame.frame_id}.objects.{uid}.object_data.cuboid"
-                    boxes.append(self._box(uid, objects[uid], instance_of[uid], cuboids, frame, where))
-            listed = set(frame.objects)
+                    gathered.append((k, uid, self._one_cuboid(uid, cuboids, frame, where), where))
             for uid, cuboids in static.items():
-                if cuboids and uid not in listed and _in_intervals(frame.frame_id, intervals[uid]):
+                if uid not in frame.objects and _in_intervals(frame.frame_id, intervals[uid]):
                     where = f"$.openlabel.objects.{uid}.object_data.cuboid"
-                    boxes.append(self._box(uid, objects[uid], instance_of[uid], cuboids, frame, where))
-            samples = keyframe_samples.get(frame.frame_id, {})
-            keyframes.append(
-                Keyframe(frame.token, frame.timestamp_us, dict(sorted(samples.items())), tuple(boxes))
+                    gathered.append((k, uid, self._one_cuboid(uid, cuboids, frame, where), where))
+        boxes = self._boxes(gathered, keyframe_list, objects, instance_of)
+        per_keyframe: list[list[BoxAnnotation]] = [[] for _ in keyframe_list]
+        for (k, *_), box in zip(gathered, boxes, strict=True):
+            per_keyframe[k].append(box)
+        return tuple(
+            Keyframe(
+                frame.token,
+                frame.timestamp_us,
+                dict(sorted(keyframe_samples.get(frame.frame_id, {}).items())),
+                tuple(per_keyframe[k]),
             )
-        return tuple(keyframes)
+            for k, frame in enumerate(keyframe_list)
+        )
 
-    def _box(
-        self, uid: str, obj: Json, instance: str, cuboids: list[Json], frame: _Frame, where: str
-    ) -> BoxAnnotation:
+    def _one_cuboid(self, uid: str, cuboids: list[Json], frame: _Frame, where: str) -> Json:
         if len(cuboids) != 1:
             self._fail(
                 where, f"object {uid} has {len(cuboids)} cuboids in frame {frame.frame_id}; expected one"
             )
-        cuboid = cuboids[0]
-        val = cuboid.get("val")
+        val = cuboids[0].get("val")
         if val is None or len(val) not in (9, 10):
             self._fail(f"{where}[0].val", f"cuboid val must hold 9 or 10 numbers, got {val!r}")
-        v = np.asarray(val, dtype=np.float64)
-        if not np.all(np.isfinite(v)):
-            self._fail(f"{where}[0].val", "cuboid values must be finite")
-        if v.size == 10:
-            q = np.array([v[6], v[3], v[4], v[5]])
-            if not quaternion.is_unit(q):
-                self._fail(
-                    f"{where}[0].val", f"quaternion (qx, qy, qz, qw) {v[3:7].tolist()} is not of unit norm"
-                )
-            rotation = quaternion.to_matrix(q)
-        else:
-            rotation = euler_to_matrix(np.array([v[5], v[4], v[3]]), "ZYX")
-        size = v[-3:]
-        if np.any(size <= 0):
+        return cuboids[0]
+
+    def _boxes(
+        self,
+        gathered: list[tuple[int, str, Json, str]],
+        keyframes: list[_Frame],
+        objects: Json,
+        instance_of: dict[str, str],
+    ) -> list[BoxAnnotation]:
+        n = len(gathered)
+        if n == 0:
+            return []
+        values = np.zeros((n, 10))
+        ten = np.zeros(n, dtype=bool)
+        for i, (_, _, cuboid, _) in enumerate(gathered):
+            val = cuboid["val"]
+            ten[i] = len(val) == 10
+            values[i, : len(val)] = val
+        bad = np.flatnonzero(~np.all(np.isfinite(values), axis=1))
+        if bad.size:
+            self._fail(f"{gathered[bad[0]][3]}[0].val", "cuboid values must be finite")
+        centers = values[:, :3]
+        sizes = np.where(ten[:, None], values[:, 7:10], values[:, 6:9])
+        bad = np.flatnonzero(np.any(sizes <= 0, axis=1))
+        if bad.size:
             self._fail(
-                f"{where}[0].val", f"cuboid size (sx, sy, sz) {size.tolist()} has a non-positive value"
+                f"{gathered[bad[0]][3]}[0].val",
+                f"cuboid size (sx, sy, sz) {sizes[bad[0]].tolist()} has a non-positive value",
             )
-        system = cuboid.get("coordinate_system") or obj.get("coordinate_system")
-        if not system:
-            if len(self.cs) > 1:
-                self._fail(
-                    f"{where}[0]",
-                    "cuboid has no coordinate_system (nor has its object) and the file declares several",
+        quats = np.empty((n, 4))
+        quats[ten] = values[ten][:, [6, 3, 4, 5]]
+        norms = np.linalg.norm(quats[ten], axis=1)
+        bad = np.flatnonzero(np.abs(norms - 1.0) > quaternion.UNIT_NORM_TOLERANCE)
+        if bad.size:
+            i = int(np.flatnonzero(ten)[bad[0]])
+            self._fail(
+                f"{gathered[i][3]}[0].val",
+                f"quaternion (qx, qy, qz, qw) {values[i, 3:7].tolist()} is not of unit norm",
+            )
+        euler = ~ten
+        if np.any(euler):
+            rx, ry, rz = values[euler, 3], values[euler, 4], values[euler, 5]
+            quats[euler] = quaternion.multiply(
+                quaternion.multiply(_axis_quat(rz, 3), _axis_quat(ry, 2)), _axis_quat(rx, 1)
+            )
+        # Each cuboid's coordinate system -> global at its keyframe, computed once per (system, keyframe).
+        cache: dict[tuple[str, int], tuple[FloatArray, FloatArray]] = {}
+        rotations = np.empty((n, 4))
+        translations = np.empty((n, 3))
+        for i, (k, uid, cuboid, where) in enumerate(gathered):
+            system = cuboid.get("coordinate_system") or objects[uid].get("coordinate_system") or ""
+            if not system:
+                if len(self.cs) > 1:
+                    self._fail(
+                        f"{where}[0]",
+                        "cuboid has no coordinate_system (nor has its object) and the file declares several",
+                    )
+                system = next(iter(self.cs), "")
+            key = (system, k)
+            pose = cache.get(key)
+            if pose is None:
+                if system and system not in self.cs:
+                    self._fail(
+                        f"{where}[0].coordinate_system", f"coordinate system {system!r} is not declared"
+                    )
+                world_from_cs = (
+                    self._root_from(system, keyframes[k].dynamic, f"{where}[0]") if system else SE3.identity()
                 )
-            system = next(iter(self.cs), "")
-        if system and system not in self.cs:
-            self._fail(f"{where}[0].coordinate_system", f"coordinate system {system!r} is not declared")
-        world_from_cs = self._root_from(system, frame.dynamic, f"{where}[0]") if system else SE3.identity()
-        center = world_from_cs.transform_points(v[None, :3])[0]
-        quat = quaternion.from_matrix(world_from_cs.rotation @ rotation)
-        texts, numbers = _attributes(cuboid.get("attributes") or {})
-        return BoxAnnotation(
-            token=texts.get("token", [f"{uid}:{frame.frame_id}"])[0],
-            instance=instance,
-            category=str(obj["type"]),
-            keyframe_token=frame.token,
-            timestamp_us=frame.timestamp_us,
-            center_m=center,
-            size_m=size,
-            quat_wxyz=quat,
-            attributes=tuple(texts.get("attribute", [])),
-            num_lidar_pts=_count(numbers.get("num_lidar_pts")),
-            num_radar_pts=_count(numbers.get("num_radar_pts")),
-            visibility=texts.get("visibility", [None])[0],
-        )
+                pose = cache[key] = (world_from_cs.quat_wxyz, world_from_cs.translation)
+            rotations[i], translations[i] = pose
+        world_centers = np.einsum("nij,nj->ni", quaternion.to_matrix(rotations), centers) + translations
+        world_quats = quaternion.normalize(quaternion.multiply(rotations, quats))
+        out = []
+        for i, (k, uid, cuboid, _) in enumerate(gathered):
+            texts, numbers = _attributes(cuboid.get("attributes") or {})
+            frame = keyframes[k]
+            out.append(
+                BoxAnnotation(
+                    token=texts.get("token", [f"{uid}:{frame.frame_id}"])[0],
+                    instance=instance_of[uid],
+                    category=str(objects[uid]["type"]),
+                    keyframe_token=frame.token,
+                    timestamp_us=frame.timestamp_us,
+                    center_m=world_centers[i],
+                    size_m=sizes[i],
+                    quat_wxyz=world_quats[i],
+                    attributes=tuple(texts.get("attribute", [])),
+                    num_lidar_pts=_count(numbers.get("num_lidar_pts")),
+                    num_radar_pts=_count(numbers.get("num_radar_pts")),
+                    visibility=texts.get("visibility", [None])[0],
+                )
+            )
+        return out
+
+
+def _axis_quat(angle_rad: FloatArray, axis: int) -> FloatArray:
+    """Quaternions ``(N, 4)`` (w, x, y, z) of rotations by ``angle_rad`` about axis 1 = x, 2 = y, 3 = z."""
+    q = np.zeros((angle_rad.size, 4))
+    q[:, 0] = np.cos(angle_rad / 2)
+    q[:, axis] = np.sin(angle_rad / 2)
+    return q
 
 
 @dataclass
