@@ -183,3 +183,36 @@ def test_without_pyarrow_the_message_says_how_to_install(
     monkeypatch.setitem(sys.modules, "pyarrow.feather", None)
     with pytest.raises(InputError, match=r"fusioncheck\[av2\]"):
         AV2Source(av2_root)
+
+
+def test_ring_camera_images(av2_root: Path, tmp_path: Path) -> None:
+    """The excerpt has no images: add two for ring_front_center (one near a keyframe, one not)."""
+    import cv2
+
+    log = _copy_log(av2_root, tmp_path)
+    folder = log / "sensors" / "cameras" / "ring_front_center"
+    folder.mkdir(parents=True)
+    sweep_ns = 315966265259836000  # the first LiDAR sweep, an annotated keyframe
+    image = np.zeros((2048, 1550, 3), dtype=np.uint8)
+    for offset_ns in (
+        -12_000_000,
+        62_000_000,
+    ):  # 12 ms before the sweep; 62 ms after it (38 ms before the next)
+        assert cv2.imwrite(str(folder / f"{sweep_ns + offset_ns}.jpg"), image)
+    source = AV2Source(log)
+    seq = source.load_sequence(LOG)
+    camera = seq.sensors["ring_front_center"]
+    assert camera.modality is Modality.CAMERA and camera.intrinsics is not None
+    k1, k2, p1, p2, k3 = camera.intrinsics.distortion.tolist()
+    assert k2 == pytest.approx(-0.21224344364217385)
+    assert (p1, p2) == (0.0, 0.0) and k1 == pytest.approx(-0.24073199487285743)
+    assert k3 == pytest.approx(0.32590167193407427)
+    assert (camera.intrinsics.width_px, camera.intrinsics.height_px) == (1550, 2048)
+    samples = seq.samples["ring_front_center"]
+    assert [s.is_keyframe for s in samples] == [True, True]
+    keyframe = next(k for k in seq.keyframes if k.timestamp_us == sweep_ns // 1000)
+    assert keyframe.samples["ring_front_center"] is samples[0]
+    following = next(k for k in seq.keyframes if k.timestamp_us > keyframe.timestamp_us)
+    assert following.samples["ring_front_center"] is samples[1]
+    decoded = source.read_image(samples[0], scale=0.25, grey=True)
+    assert decoded.pixels.shape == (512, 388)

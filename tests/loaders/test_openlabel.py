@@ -365,3 +365,44 @@ def test_malformed_json_names_line(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('{"openlabel": {"metadata": }', encoding="utf-8")
     with pytest.raises(InputError, match="malformed JSON at line 1"):
         OpenLabelSource(tmp_path / "bad.json").load_sequence("bad")
+
+
+PCD_ASCII = """# .PCD v0.7
+VERSION 0.7
+FIELDS x y z intensity
+SIZE 4 4 4 4
+TYPE F F F F
+COUNT 1 1 1 1
+WIDTH 3
+HEIGHT 1
+VIEWPOINT 0 0 0 1 0 0 0
+POINTS 3
+DATA ascii
+8 0 -1 0.5
+30 1 -1 0.2
+5 5 0 0.9
+"""
+
+
+def test_pcd_lidar_and_point_times(tmp_path: Path) -> None:
+    doc = base_document()
+    stream = doc["openlabel"]["frames"]["0"]["frame_properties"]["streams"]["LIDAR"]
+    stream["uri"] = "scan.pcd"
+    stream["stream_properties"] = {"fusioncheck": {"token": "scan-0", "point_times_uri": "times.npy"}}
+    path = write(tmp_path, doc)
+    (tmp_path / "scan.pcd").write_text(PCD_ASCII, encoding="utf-8")
+    np.save(tmp_path / "times.npy", np.array([0.0, 0.01, 0.02], dtype=np.float32))
+    source = OpenLabelSource(path)
+    seq = source.load_sequence("example")
+    sample = seq.keyframes[0].samples["LIDAR"]
+    assert sample.token == "scan-0"
+    sweep = source.read_lidar(sample)
+    assert sweep.column_names == ("x", "y", "z", "intensity")
+    assert sweep.points[2].tolist() == pytest.approx([5.0, 5.0, 0.0, 0.9])
+    assert sweep.point_times_s is not None and sweep.point_times_s.tolist() == pytest.approx(
+        [0.0, 0.01, 0.02]
+    )
+    np.save(tmp_path / "times.npy", np.zeros(2, dtype=np.float32))
+    with pytest.raises(InputError, match=r"the sweep scan\.pcd has 3 points") as info:
+        source.read_lidar(sample)
+    assert info.value.record == "scan-0"
