@@ -216,3 +216,12 @@ def test_ring_camera_images(av2_root: Path, tmp_path: Path) -> None:
     assert following.samples["ring_front_center"] is samples[1]
     decoded = source.read_image(samples[0], scale=0.25, grey=True)
     assert decoded.pixels.shape == (512, 388)
+
+
+def test_log_without_annotations_has_a_keyframe_per_sweep(av2_root: Path, tmp_path: Path) -> None:
+    """The AV2 test split ships no annotations.feather: every sweep is then an unlabelled keyframe."""
+    log = _copy_log(av2_root, tmp_path)
+    (log / "annotations.feather").unlink()
+    seq = AV2Source(log).load_sequence(LOG)
+    assert len(seq.keyframes) == 2 and seq.annotations == []
+    assert all(k.samples["LIDAR_TOP"].is_keyframe for k in seq.keyframes)

@@ -221,6 +221,8 @@ class AV2Source(DataSource):
                 path=base,
             )
         self._root = base
+        # Log folder -> the merged sweep's ego_from_sensor, kept from load_sequence for read_lidar.
+        self._lidar_extrinsics: dict[Path, SE3] = {}
         self._logs: dict[str, Path] = {}
         for log in logs:
             if log.name in self._logs:
@@ -245,7 +247,11 @@ class AV2Source(DataSource):
 
     def load_sequence(self, name: str) -> Sequence:
         """Build the scene model of one log (tables only; sweeps and images are not read)."""
-        return _LogBuilder(self.log_folder(name)).build()
+        folder = self.log_folder(name)
+        sequence = _LogBuilder(folder).build()
+        if LIDAR_CHANNEL in sequence.sensors:
+            self._lidar_extrinsics[folder] = sequence.sensors[LIDAR_CHANNEL].ego_from_sensor
+        return sequence
 
     def read_lidar(self, sample: SensorSample) -> LidarSweep:
         """Read a sweep: ``points`` ``(N, 5)`` float32 in ``up_lidar``'s frame, per-point times in seconds."""
@@ -254,7 +260,12 @@ class AV2Source(DataSource):
         data = read_feather_columns(sample.path, _LIDAR_COLUMNS)
         _check_finite(sample.path, data, ("x", "y", "z"))
         xyz_ego = np.stack([data["x"], data["y"], data["z"]], axis=1).astype(np.float64)
-        sensor_from_ego = _lidar_extrinsic(sample.path.parents[2]).inverse()
+        log = sample.path.parents[2]
+        ego_from_lidar = self._lidar_extrinsics.get(log)
+        if ego_from_lidar is None:
+            extrinsics = _read_extrinsics(log / _EXTRINSICS_FILE)
+            ego_from_lidar = self._lidar_extrinsics[log] = extrinsics.get(LIDAR_FRAME_SENSOR, SE3.identity())
+        sensor_from_ego = ego_from_lidar.inverse()
         points = np.empty((xyz_ego.shape[0], 5), dtype=np.float32)
         points[:, :3] = sensor_from_ego.transform_points(xyz_ego)
         points[:, 3] = data["intensity"]
@@ -275,24 +286,8 @@ class AV2Source(DataSource):
         return decode_image(sample, scale, grey)
 
 
-def _lidar_extrinsic(log: Path) -> SE3:
-    """``ego_from_sensor`` of the merged sweep (``up_lidar``'s extrinsic; identity when it is absent)."""
-    extrinsics = _read_extrinsics(log / _EXTRINSICS_FILE)
-    return extrinsics.get(LIDAR_FRAME_SENSOR, SE3.identity())
-
-
-_EXTRINSICS_CACHE: dict[str, tuple[float, dict[str, SE3]]] = {}
-
-
 def _read_extrinsics(path: Path) -> dict[str, SE3]:
-    """Sensor name -> ``ego_from_sensor`` (cached per file and modification time)."""
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        raise InputError("missing file", path=path) from None
-    cached = _EXTRINSICS_CACHE.get(str(path))
-    if cached is not None and cached[0] == mtime:
-        return cached[1]
+    """Sensor name -> ``ego_from_sensor`` from ``egovehicle_SE3_sensor.feather``."""
     data = read_feather_columns(path, _EXTRINSIC_COLUMNS)
     _check_finite(path, data, _EXTRINSIC_COLUMNS[1:])
     quats = np.stack([data[k] for k in ("qw", "qx", "qy", "qz")], axis=1).astype(np.float64)
@@ -303,7 +298,6 @@ def _read_extrinsics(path: Path) -> dict[str, SE3]:
         if name in out:
             raise InputError(f"sensor {name} appears twice", path=path, record=f"row {i}")
         out[str(name)] = SE3.from_quat(quats[i], translations[i])
-    _EXTRINSICS_CACHE[str(path)] = (mtime, out)
     return out
 
 
