@@ -664,6 +664,10 @@ class _Builder:
             )
         by_channel: dict[str, list[SensorSample]] = {}
         keyframe_samples: dict[int, dict[str, SensorSample]] = {}
+        # A sample stamped at a frame's time takes that frame's pose as is (no interpolation needed).
+        frame_pose: dict[int, SE3] = {}
+        for frame in frames:
+            frame_pose.setdefault(frame.timestamp_us, frame.global_from_ego)
         for frame in frames:
             for channel, body in frame.streams.items():
                 where = f"$.openlabel.frames.{frame.frame_id}.frame_properties.streams.{channel}"
@@ -705,7 +709,7 @@ class _Builder:
                     modality=sensors[channel].modality,
                     timestamp_us=t_us,
                     path=path,
-                    global_from_ego=_pose_at(poses, t_us),
+                    global_from_ego=frame_pose.get(t_us) or _pose_at(poses, t_us),
                     is_keyframe=frame.keyframe,
                     keyframe_token=keyframe_token,
                     width_px=intrinsics.width_px if intrinsics else 0,
