@@ -93,3 +93,18 @@ def test_unknown_and_ambiguous(tmp_path: Path) -> None:
     (tmp_path / "labels.json").write_text('{"openlabel": {}}', encoding="utf-8")
     with pytest.raises(InputError, match=r"several formats \(nuscenes, openlabel\)"):
         detect_format(tmp_path)
+
+
+def test_av2_search_skips_crowded_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Detection must stay fast on big datasets: folders of many files are not searched for AV2 logs."""
+    from fusioncheck.loaders import av2
+
+    log = tmp_path / "sensor" / "val" / "log1"
+    (log / "calibration").mkdir(parents=True)
+    (log / "city_SE3_egovehicle.feather").write_bytes(b"")
+    (log / "calibration" / "egovehicle_SE3_sensor.feather").write_bytes(b"")
+    assert av2.find_av2_logs(tmp_path) == [log]
+    for i in range(4):
+        (tmp_path / "sensor" / "val" / f"file{i}").write_bytes(b"")
+    monkeypatch.setattr(av2, "MAX_FOLDER_ENTRIES", 4)
+    assert av2.find_av2_logs(tmp_path) == []

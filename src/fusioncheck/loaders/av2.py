@@ -39,6 +39,7 @@ Every problem raises :class:`~fusioncheck.errors.InputError` naming file and row
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,8 @@ AV2_LIDAR_COLUMNS: tuple[str, ...] = ("x", "y", "z", "intensity", "laser_number"
 CAMERA_KEYFRAME_TOLERANCE_US = 50_000
 #: How deep below the root logs are searched for.
 MAX_LOG_DEPTH = 3
+#: Folders with more entries than this are not searched for logs (see :func:`find_av2_logs`).
+MAX_FOLDER_ENTRIES = 5000
 
 _POSE_FILE = "city_SE3_egovehicle.feather"
 _EXTRINSICS_FILE = "calibration/egovehicle_SE3_sensor.feather"
@@ -103,7 +106,12 @@ def is_av2_log(path: Path) -> bool:
 
 
 def find_av2_logs(root: str | Path, max_depth: int = MAX_LOG_DEPTH) -> list[Path]:
-    """AV2 log folders at ``root`` or up to ``max_depth`` levels below it, sorted by path."""
+    """AV2 log folders at ``root`` or up to ``max_depth`` levels below it, sorted by path.
+
+    Folders with more than :data:`MAX_FOLDER_ENTRIES` entries are not descended into: AV2 splits hold at
+    most a few hundred logs, while sensor-file folders of other layouts (a nuScenes ``samples/CAM_FRONT``)
+    hold many thousands, whose listing would make detection slow.
+    """
     base = Path(root)
     if not base.is_dir():
         return []
@@ -114,14 +122,26 @@ def find_av2_logs(root: str | Path, max_depth: int = MAX_LOG_DEPTH) -> list[Path
     for _ in range(max_depth):
         nxt: list[Path] = []
         for folder in level:
-            try:
-                children = sorted(p for p in folder.iterdir() if p.is_dir())
-            except OSError:
-                continue
+            children = _subfolders(folder)
             for child in children:
                 (found if is_av2_log(child) else nxt).append(child)
         level = nxt
     return sorted(found)
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """Sub-folders of ``folder``, sorted; none when it is unreadable or holds too many entries."""
+    out = []
+    try:
+        with os.scandir(folder) as entries:
+            for count, entry in enumerate(entries):
+                if count >= MAX_FOLDER_ENTRIES:
+                    return []
+                if entry.is_dir():
+                    out.append(Path(entry.path))
+    except OSError:
+        return []
+    return sorted(out)
 
 
 def _feather() -> Any:
