@@ -195,8 +195,9 @@ class OpenLabelSource(DataSource):
         self._root = base
         self.validate = validate
         self._files: dict[str, Path] = {}
-        # Sample token -> its per-point-times file (fusioncheck extension), filled as sequences are built.
-        self._point_times: dict[str, Path] = {}
+        # (sample token, data file) -> its per-point-times file (fusioncheck extension), filled as sequences
+        # are built; the data file tells apart samples of different files that share a token.
+        self._point_times: dict[tuple[str, Path], Path] = {}
         for file in files:
             self._files[file.name.removesuffix(".json")] = file
 
@@ -262,7 +263,7 @@ class OpenLabelSource(DataSource):
                 raise InputError("LiDAR file is not .pcd, .pcd.bin or .bin", path=path)
         except InputError as error:
             raise InputError(error.message, path=error.path, record=sample.token) from error
-        times_path = self._point_times.get(sample.token)
+        times_path = self._point_times.get((sample.token, sample.path))
         times = None if times_path is None else _read_point_times(times_path, sample, points.shape[0])
         return LidarSweep(sample, np.ascontiguousarray(points, dtype=np.float32), times, columns)
 
@@ -333,7 +334,7 @@ class _Builder:
         if not isinstance(document, dict) or not isinstance(document.get("openlabel"), dict):
             self._fail("$", 'the top level must be an object {"openlabel": {...}}')
         self.doc: Json = document["openlabel"]
-        self.point_times: dict[str, Path] = {}
+        self.point_times: dict[tuple[str, Path], Path] = {}
 
     def _fail(self, where: str, message: str) -> NoReturn:
         raise InputError(message, path=self.file, record=where)
@@ -716,7 +717,7 @@ class _Builder:
                     height_px=intrinsics.height_px if intrinsics else 0,
                 )
                 if extension.get("point_times_uri"):
-                    self.point_times[token] = self.folder / str(extension["point_times_uri"])
+                    self.point_times[(token, path)] = self.folder / str(extension["point_times_uri"])
                 by_channel.setdefault(channel, []).append(sample)
                 if frame.keyframe:
                     keyframe_samples.setdefault(frame.frame_id, {})[channel] = sample
