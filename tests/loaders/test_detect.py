@@ -68,6 +68,8 @@ def test_kitti_tracking_layout(tmp_path: Path) -> None:
         (tmp_path / folder).mkdir()
     assert detect_format(tmp_path) == "kitti"
     (tmp_path / "label_02").rmdir()
+    assert is_kitti_folder(tmp_path)  # unlabelled (testing-like) data is still KITTI
+    (tmp_path / "velodyne").rmdir()
     assert not is_kitti_folder(tmp_path)
 
 

@@ -7,8 +7,8 @@ root as a user would pass it:
 ``nuscenes``
     a folder with a version sub-folder (``v1.0-*``) holding nuScenes JSON tables.
 ``kitti``
-    a folder with ``calib/``, ``velodyne/`` and ``label_2/`` (object) or ``label_02/`` (tracking), or a
-    KITTI root whose ``training/`` or ``testing/`` sub-folder is one (testing has no labels).
+    a folder with ``calib/`` and ``velodyne/`` (object or tracking layout; labels in ``label_2/`` or
+    ``label_02/`` are optional), or a KITTI root whose ``training/`` or ``testing/`` sub-folder is one.
 ``av2``
     an Argoverse 2 log folder (``city_SE3_egovehicle.feather`` and ``calibration/``) or a folder with
     such logs up to three levels down (``sensor/val/<log>``).
@@ -31,15 +31,17 @@ _OPENLABEL_START = re.compile(rb'^\s*\{\s*"openlabel"\s*:')
 
 
 def is_kitti_folder(path: Path) -> bool:
-    """Tell whether ``path`` holds the KITTI object or tracking layout (itself or training/, testing/)."""
+    """Tell whether ``path`` holds the KITTI object or tracking layout (itself or training/, testing/).
+
+    ``calib/`` and ``velodyne/`` mark it (labels ``label_2/``/``label_02/`` are optional: the testing split
+    has none), the same rule as the KITTI loader's, so that ``--format auto`` finds what it opens.
+    """
     if not path.is_dir():
         return False
-    for folder in (path, path / "training", path / "testing"):
-        if (folder / "calib").is_dir() and (folder / "velodyne").is_dir():
-            labelled = (folder / "label_2").is_dir() or (folder / "label_02").is_dir()
-            if labelled or folder.name == "testing":
-                return True
-    return False
+    return any(
+        (folder / "calib").is_dir() and (folder / "velodyne").is_dir()
+        for folder in (path, path / "training", path / "testing")
+    )
 
 
 def is_openlabel_file(path: Path) -> bool:
@@ -74,7 +76,7 @@ DETECTED_LAYOUTS: list[tuple[str, Callable[[Path], bool], str]] = [
     (
         "kitti",
         is_kitti_folder,
-        "KITTI: a folder (or its training/ or testing/) with calib/, velodyne/ and label_2/ or label_02/",
+        "KITTI: a folder (or its training/ or testing/) with calib/ and velodyne/",
     ),
     (
         "av2",
