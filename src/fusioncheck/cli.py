@@ -30,11 +30,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
-    "--format",
-    "format_name",
-    default="auto",
-    show_default=True,
-    help="Input format: auto, nuscenes, av2, openlabel (see fusioncheck.loaders).",
+    "--format", "format_name", default="auto", show_default=True, help="Input format: auto or nuscenes."
 )
 @click.option(
     "--policy", "policy_path", type=click.Path(path_type=str), help="TOML policy (checks and parameters)."
@@ -154,17 +150,18 @@ def convert(
 )
 def bench(what: str, repeats: int, json_path: Path | None) -> None:
     """Measure fusioncheck side by side with what users would otherwise run (medians, ratios)."""
-    result: dict[str, object]
     if what == "loaders":
         from fusioncheck.bench.loaders import format_loaders_bench, run_loaders_bench
 
-        result = run_loaders_bench(repeats=repeats)
-        click.echo(format_loaders_bench(result))
-    else:
-        from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
+        loaders = run_loaders_bench(repeats=repeats)
+        click.echo(format_loaders_bench(loaders))
+        if json_path:
+            json_path.write_text(json.dumps(loaders, indent=1, default=str) + "\n", encoding="utf-8")
+        return
+    from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
 
-        result = run_points_in_boxes_bench(repeats=repeats)
-        click.echo(format_points_in_boxes_bench(result))
+    result = run_points_in_boxes_bench(repeats=repeats)
+    click.echo(format_points_in_boxes_bench(result))
     if json_path:
         json_path.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
 
