@@ -1,8 +1,9 @@
 """Reader of ASAM OpenLABEL 1.0 files (JSON) and the sensor files they reference, into the scene model.
 
-One OpenLABEL file is one sequence, named by the file name without ``.json`` (so that listing a folder's
-sequences needs no parsing; ``metadata.name`` is not used). The source's path is
-a file or a folder holding such files. What is read and how (``docs/openlabel.md`` has the full profile):
+One OpenLABEL file is one sequence, named by its ``metadata.name`` when the file starts with it (read from
+the first 4 KB, so listing a folder's sequences parses no file), else by the file name without ``.json``.
+The source's path is a file or a folder holding such files. What is read and how (``docs/openlabel.md``
+has the full profile):
 
 - **Validation**: each file is checked against the OpenLABEL 1.0.0 JSON Schema (vendored in
   ``fusioncheck/resources``) before it is used; a violation raises an :class:`InputError` naming the JSON
@@ -47,6 +48,7 @@ import datetime as dt
 import itertools
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -180,7 +182,7 @@ class OpenLabelSource(DataSource):
         validate: check each file against the OpenLABEL JSON Schema when its sequence is loaded.
 
     Raises:
-        InputError: no OpenLABEL file at ``path``.
+        InputError: no OpenLABEL file at ``path``, or two files with one sequence name.
     """
 
     format_name = "openlabel"
@@ -199,7 +201,10 @@ class OpenLabelSource(DataSource):
         # are built; the data file tells apart samples of different files that share a token.
         self._point_times: dict[tuple[str, Path], Path] = {}
         for file in files:
-            self._files[file.name.removesuffix(".json")] = file
+            name = metadata_name(file) or file.name.removesuffix(".json")
+            if name in self._files:
+                raise InputError(f"sequence name {name!r} is also used by {self._files[name]}", path=file)
+            self._files[name] = file
 
     @property
     def root(self) -> str:
@@ -280,6 +285,30 @@ class OpenLabelSource(DataSource):
         if sample.modality is not Modality.CAMERA:
             raise ValueError(f"sample {sample.token} is not a camera sample")
         return decode_image(sample, scale, grey)
+
+
+#: ``{"openlabel": {"metadata": {... "name": "<name>" ...}`` at the start of a file (no nested object before
+#: the name), as fusioncheck's writer and most tools lay it out.
+_METADATA_NAME = re.compile(
+    rb'^\s*\{\s*"openlabel"\s*:\s*\{\s*"metadata"\s*:\s*\{[^{}]*?"name"\s*:\s*("(?:[^"\\]|\\.)*")'
+)
+
+
+def metadata_name(file: Path) -> str | None:
+    """``metadata.name`` when it stands at the start of the file (read from its first 4 KB), else None."""
+    try:
+        with file.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    match = _METADATA_NAME.match(head.lstrip(b"\xef\xbb\xbf"))
+    if match is None:
+        return None
+    try:
+        name = json.loads(match.group(1).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return name if isinstance(name, str) and name else None
 
 
 def _read_json(file: Path) -> Any:
