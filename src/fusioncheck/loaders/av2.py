@@ -156,8 +156,10 @@ def _feather() -> Any:
     return feather
 
 
-def read_feather_columns(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Read ``columns`` of a feather file as numpy arrays.
+def read_feather_columns(
+    path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> dict[str, np.ndarray]:
+    """Read ``columns`` (and those of ``optional`` that the file has) of a feather file as numpy arrays.
 
     Raises:
         InputError: missing file, unreadable file, or missing columns (named).
@@ -175,7 +177,7 @@ def read_feather_columns(path: Path, columns: tuple[str, ...]) -> dict[str, np.n
             f"missing column(s) {', '.join(missing)}; the file has {', '.join(table.column_names)}", path=path
         )
     out: dict[str, np.ndarray] = {}
-    for name in columns:
+    for name in (*columns, *(c for c in optional if c in table.column_names)):
         column = table.column(name)
         if column.null_count:
             row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
@@ -471,13 +473,8 @@ class _LogBuilder:
         if not path.is_file():
             return None
         columns = _ANNOTATION_COLUMNS
-        feather = _feather()
-        try:
-            names = feather.read_table(str(path), memory_map=True).column_names
-        except Exception as err:
-            raise InputError(f"not a readable feather (Arrow IPC) file: {err}", path=path) from None
-        has_counts = "num_interior_pts" in names
-        data = read_feather_columns(path, (*columns, "num_interior_pts") if has_counts else columns)
+        data = read_feather_columns(path, columns, optional=("num_interior_pts",))
+        has_counts = "num_interior_pts" in data
         _check_finite(path, data, columns[3:])
         quats = np.stack([data[k] for k in ("qw", "qx", "qy", "qz")], axis=1).astype(np.float64)
         _check_unit(path, quats)
