@@ -37,6 +37,7 @@ from fusioncheck.geometry.euler import matrix_to_euler_zyx
 from fusioncheck.geometry.quaternion import to_matrix
 from fusioncheck.geometry.se3 import SE3
 from fusioncheck.loaders.base import DataSource
+from fusioncheck.scene.boxes import BoxAnnotation
 from fusioncheck.scene.samples import SensorSample
 from fusioncheck.scene.sensors import Modality
 from fusioncheck.scene.sequence import Sequence
@@ -263,7 +264,7 @@ class _SequenceWriter:
             },
         }
 
-    def _cuboid(self, box: Any) -> Json:
+    def _cuboid(self, box: BoxAnnotation) -> Json:
         x, y, z = box.center_m.tolist()
         sx, sy, sz = box.size_m.tolist()
         if self.cuboid_form == "quaternion":

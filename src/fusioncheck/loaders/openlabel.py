@@ -382,7 +382,7 @@ class _Builder:
         }
         poses = self._pose_track(frames)
         samples, keyframe_samples = self._samples(frames, poses, sensors)
-        keyframes = self._keyframes(frames, keyframe_samples, poses)
+        keyframes = self._keyframes(frames, keyframe_samples)
         return Sequence(
             name=self.name,
             token=self.name,
@@ -767,7 +767,7 @@ class _Builder:
     # ------------------------------------------------------------------ objects and boxes
 
     def _keyframes(
-        self, frames: list[_Frame], keyframe_samples: dict[int, dict[str, SensorSample]], poses: PoseTrack
+        self, frames: list[_Frame], keyframe_samples: dict[int, dict[str, SensorSample]]
     ) -> tuple[Keyframe, ...]:
         """Keyframes with their boxes: cuboids are gathered first, then transformed to global at once."""
         objects = self.doc.get("objects") or {}
