@@ -52,7 +52,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -94,7 +93,7 @@ Json = dict[str, Any]
 @cache
 def openlabel_schema() -> Json:
     """Return the vendored OpenLABEL 1.0.0 JSON Schema (parsed once)."""
-    text = resources.files("fusioncheck.resources").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[1] / "resources" / SCHEMA_RESOURCE).read_text(encoding="utf-8")
     schema: Json = json.loads(text)
     return schema
 
