@@ -298,6 +298,26 @@ _FRAME0 = "openlabel/frames/0"
             [50, 0, 32, 1, 0, 50, 24, 0, 0, 0, 1, 0],
             "4th column",
         ),
+        (
+            "openlabel/streams/CAM/stream_properties/intrinsics_pinhole/camera_matrix",
+            [50, 0, 32, 0, 50, 24, 0, 0, 1],
+            r"camera_matrix: expected 12 finite numbers",
+        ),
+        (
+            "openlabel/streams/CAM/stream_properties/intrinsics_pinhole/width_px",
+            "64",
+            "width_px: expected a non",
+        ),
+        (
+            "openlabel/streams/CAM/stream_properties/intrinsics_pinhole/distortion_coeffs",
+            ["a", 0, 0, 0, 0],
+            "distortion_coeffs: expected a list of numbers",
+        ),
+        (
+            f"{_FRAME0}/frame_properties/streams/CAM/stream_properties/sync/timestamp",
+            [1],
+            "must be seconds or an ISO 8601 string, got list",
+        ),
     ],
 )
 def test_rejected_with_a_clear_reason(tmp_path: Path, path: str, value: object, message: str | None) -> None:

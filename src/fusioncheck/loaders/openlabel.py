@@ -639,14 +639,28 @@ class _Builder:
                 self._fail(
                     f"{where}.stream_properties", f"camera {name} has no intrinsics_pinhole.camera_matrix"
                 )
-            p = np.asarray(pinhole["camera_matrix"], dtype=np.float64).reshape(3, 4)
+            at = f"{where}.stream_properties.intrinsics_pinhole"
+            # The published schema does not check stream_properties (see docs/openlabel.md): check here.
+            matrix_values = pinhole["camera_matrix"]
+            if not _numbers(matrix_values, 12):
+                self._fail(f"{at}.camera_matrix", f"expected 12 finite numbers (3x4), got {matrix_values!r}")
+            distortion_values = pinhole.get("distortion_coeffs") or []
+            if not _numbers(distortion_values, None):
+                self._fail(
+                    f"{at}.distortion_coeffs", f"expected a list of numbers, got {distortion_values!r}"
+                )
+            for key in ("width_px", "height_px"):
+                size = pinhole.get(key, 0)
+                if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                    self._fail(f"{at}.{key}", f"expected a non-negative integer, got {size!r}")
+            p = np.asarray(matrix_values, dtype=np.float64).reshape(3, 4)
             if np.any(p[:, 3] != 0.0):
                 self._fail(
                     f"{where}.stream_properties.intrinsics_pinhole.camera_matrix",
                     "the 4th column of the 3x4 camera matrix is not zero (a projection with a translation); "
                     "put the translation in the coordinate system's pose instead",
                 )
-            distortion = [float(v) for v in pinhole.get("distortion_coeffs") or []]
+            distortion = [float(v) for v in distortion_values]
             if len(distortion) > 8:
                 if any(v != 0.0 for v in distortion[8:]):
                     self._fail(
@@ -962,6 +976,15 @@ def _attributes(attributes: Json) -> tuple[dict[str, list[str]], dict[str, float
         texts.setdefault(str(item.get("name", "")), []).append(str(item.get("val", "")))
     numbers = {str(item.get("name", "")): item.get("val") for item in attributes.get("num", [])}
     return texts, numbers
+
+
+def _numbers(values: object, count: int | None) -> bool:
+    """Tell whether ``values`` is a list of finite numbers (of length ``count`` when given)."""
+    return (
+        isinstance(values, list)
+        and (count is None or len(values) == count)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    )
 
 
 def _count(value: object) -> int | None:
