@@ -314,6 +314,12 @@ _FRAME0 = "openlabel/frames/0"
             "distortion_coeffs: expected a list of numbers",
         ),
         (
+            f"{_FRAME0}/frame_properties/fusioncheck",
+            "yes",
+            r"frame_properties\.fusioncheck: expected an object",
+        ),
+        (f"{_FRAME0}/frame_properties/streams/CAM/stream_properties/sync", 3, r"sync: expected an object"),
+        (
             f"{_FRAME0}/frame_properties/streams/CAM/stream_properties/sync/timestamp",
             [1],
             "must be seconds or an ISO 8601 string, got list",

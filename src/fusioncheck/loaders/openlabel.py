@@ -367,6 +367,14 @@ class _Builder:
     def _fail(self, where: str, message: str) -> NoReturn:
         raise InputError(message, path=self.file, record=where)
 
+    def _object(self, value: object, where: str) -> Json:
+        """``value`` when it is a JSON object, ``{}`` when absent; anything else is refused."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self._fail(where, f"expected an object, got {type(value).__name__} {value!r:.60}")
+        return value
+
     # ------------------------------------------------------------------ structure
 
     def build(self) -> Sequence:
@@ -587,7 +595,7 @@ class _Builder:
                 t_us = parse_timestamp_us(props["timestamp"])
             except ValueError as err:
                 self._fail(f"{where}.frame_properties.timestamp", str(err))
-            extension = props.get("fusioncheck") or {}
+            extension = self._object(props.get("fusioncheck"), f"{where}.frame_properties.fusioncheck")
             keyframe = extension.get("keyframe", True)
             token = extension.get("token") or f"{self.name}:{frame_id}"
             dynamic = self._frame_transforms(frame_id, props)
@@ -721,8 +729,8 @@ class _Builder:
                 uri = body.get("uri", "")
                 if not uri:
                     continue
-                props = body.get("stream_properties") or {}
-                sync = props.get("sync") or {}
+                props = self._object(body.get("stream_properties"), f"{where}.stream_properties")
+                sync = self._object(props.get("sync"), f"{where}.stream_properties.sync")
                 t_us = frame.timestamp_us
                 if "timestamp" in sync:
                     try:
@@ -737,7 +745,7 @@ class _Builder:
                         f"sample time {t_us} us lies more than {POSE_EXTRAPOLATION_US} us outside the "
                         f"frames' vehicle poses ({poses.start_us}..{poses.end_us} us)",
                     )
-                extension = props.get("fusioncheck") or {}
+                extension = self._object(props.get("fusioncheck"), f"{where}.stream_properties.fusioncheck")
                 token = str(extension.get("token") or f"{channel}:{frame.frame_id}")
                 path = self.folder / uri
                 if frame.keyframe:
