@@ -163,6 +163,19 @@ def test_missing_column_is_named(av2_root: Path, tmp_path: Path) -> None:
         AV2Source(log).load_sequence(LOG)
 
 
+def test_non_numeric_column_is_named(av2_root: Path, tmp_path: Path) -> None:
+    log = _copy_log(av2_root, tmp_path)
+    path = log / "annotations.feather"
+    table = feather.read_table(str(path))
+    index = table.column_names.index("length_m")
+    table = table.set_column(
+        index, "length_m", pa.array([str(v) for v in table.column("length_m").to_pylist()])
+    )
+    feather.write_feather(table, str(path))
+    with pytest.raises(InputError, match="column length_m holds object, not numbers"):
+        AV2Source(log).load_sequence(LOG)
+
+
 def test_corrupt_sweep_is_an_input_error(av2_root: Path, tmp_path: Path, av2_sequence: Sequence) -> None:
     log = _copy_log(av2_root, tmp_path)
     source = AV2Source(log)

@@ -187,7 +187,13 @@ def read_feather_columns(
 
 
 def _check_finite(path: Path, data: dict[str, np.ndarray], names: tuple[str, ...]) -> None:
+    """Refuse non-numeric columns and non-finite values (naming column and row); integers for ``*_ns``."""
+    for name in ("timestamp_ns", "offset_ns"):
+        if name in data and data[name].dtype.kind not in "iu":
+            raise InputError(f"column {name} holds {data[name].dtype}, not integer nanoseconds", path=path)
     for name in names:
+        if data[name].dtype.kind not in "iuf":
+            raise InputError(f"column {name} holds {data[name].dtype}, not numbers", path=path)
         values = np.asarray(data[name], dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
