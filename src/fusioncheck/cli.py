@@ -1,4 +1,4 @@
-"""Command line: ``fusioncheck run | simulate | bench``.
+"""Command line: ``fusioncheck run | simulate | convert | bench``.
 
 Exit codes (DESIGN.md): 0 pass or not gated, 1 gate failed, 2 usage or policy error, 3 unreadable input.
 """
@@ -111,13 +111,64 @@ def simulate(
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["kernels", "calibration"]), default="kernels")
+@click.argument("src", type=click.Path(path_type=str))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option(
+    "--to", "target", required=True, type=click.Choice(["nuscenes", "openlabel"]), help="Output format."
+)
+@click.option("--format", "format_name", default="auto", show_default=True, help="Input format (or auto).")
+@click.option(
+    "--cuboid-form",
+    default="quaternion",
+    show_default=True,
+    type=click.Choice(["quaternion", "euler"]),
+    help="OpenLABEL cuboids: the 10-value quaternion or the 9-value Euler form.",
+)
+@click.option(
+    "--all-ego-poses/--sample-ego-poses",
+    default=True,
+    show_default=True,
+    help="OpenLABEL: a frame for every ego pose of the source, or only at the sensor samples.",
+)
+def convert(
+    src: str, dst: Path, target: str, format_name: str, cuboid_form: str, all_ego_poses: bool
+) -> None:
+    """Convert the dataset at SRC (any supported format) to DST in the nuScenes layout or OpenLABEL."""
+    from fusioncheck.convert.nuscenes_writer import write_nuscenes
+    from fusioncheck.convert.openlabel_writer import write_openlabel
+    from fusioncheck.loaders import open_source
+
+    start = time.perf_counter()
+    source = open_source(src, format_name)
+    names = source.sequence_names()
+    if target == "nuscenes":
+        written = str(write_nuscenes(source, dst))
+    else:
+        written = ", ".join(
+            str(p) for p in write_openlabel(source, dst, cuboid_form=cuboid_form, all_ego_poses=all_ego_poses)
+        )
+    click.echo(
+        f"converted {len(names)} sequence(s) from {source.format_name} to {target}: {written} "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+
+
+@cli.command()
+@click.argument("what", type=click.Choice(["kernels", "calibration", "loaders"]), default="kernels")
 @click.option("--repeats", default=20, show_default=True, type=click.IntRange(1))
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON."
 )
 def bench(what: str, repeats: int, json_path: Path | None) -> None:
     """Measure fusioncheck side by side with what users would otherwise run (medians, ratios)."""
+    if what == "loaders":
+        from fusioncheck.bench.loaders import format_loaders_bench, run_loaders_bench
+
+        loaders = run_loaders_bench(repeats=repeats)
+        click.echo(format_loaders_bench(loaders))
+        if json_path:
+            json_path.write_text(json.dumps(loaders, indent=1, default=str) + "\n", encoding="utf-8")
+        return
     from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
 
     if what == "calibration":
