@@ -42,6 +42,20 @@ def cli() -> None:
     "--workers", default=1, show_default=True, type=click.IntRange(1), help="Processes (one per core)."
 )
 @click.option(
+    "--engine",
+    default="local",
+    show_default=True,
+    type=click.Choice(["local", "ray"]),
+    help="local: this machine (process pool); ray: Ray tasks (pip install 'fusioncheck[ray]').",
+)
+@click.option("--ray-address", default=None, help="Ray cluster address (default: start Ray locally).")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Reuse OUT/sequences/ results of the same inputs, policy and tool version (after a killed run).",
+)
+@click.option("--plots", is_flag=True, help="Draw each check's diagnostic plots into OUT/plots/.")
+@click.option(
     "--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal)."
 )
 @click.option("--quiet", is_flag=True, help="Do not print the summary.")
@@ -51,25 +65,55 @@ def run(
     policy_path: str | None,
     out_dir: Path,
     workers: int,
+    engine: str,
+    ray_address: str | None,
+    resume: bool,
+    plots: bool,
     progress: bool | None,
     quiet: bool,
 ) -> None:
-    """Check every sequence of the dataroots PATHS and write OUT/report.json."""
+    """Check every sequence of the dataroots PATHS and write OUT/report.json.
+
+    Each sequence's result is written to OUT/sequences/ as soon as it is done; after an interrupted
+    run, the same command with --resume checks only what is missing.
+    """
     from fusioncheck.policy import Policy
     from fusioncheck.report.builder import build_report, write_report
+    from fusioncheck.report.result_store import ResultStore
     from fusioncheck.report.summary import format_summary
-    from fusioncheck.runner import plan, run_tasks
+    from fusioncheck.runner import plan, run_batch
 
     start = time.perf_counter()
     policy = Policy.load(policy_path) if policy_path else Policy.default()
-    tasks, inputs = plan(list(paths), format_name)
-    results = run_tasks(tasks, policy, workers=workers, progress=progress)
-    report = build_report(results, inputs, policy)
+    plot_dir = out_dir / "plots" if plots else None
+    tasks, inputs = plan(list(paths), format_name, policy, plots=plots)
+    store = ResultStore(out_dir)
+    try:
+        outcome = run_batch(
+            tasks,
+            policy,
+            workers=workers,
+            engine=engine,
+            ray_address=ray_address,
+            store=store,
+            resume=resume,
+            plot_dir=plot_dir,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        click.echo(
+            f"interrupted: finished sequences are kept in {store.folder}; run again with --resume", err=True
+        )
+        raise
+    report = build_report(outcome.results, inputs, policy)
     path = write_report(report, out_dir)
     if not quiet:
         click.echo(format_summary(report, str(path)))
-        click.echo(f"done in {time.perf_counter() - start:.1f} s")
-    unreadable = any(i.error for i in inputs) or any(r.error for r in results)
+        click.echo(
+            f"done in {time.perf_counter() - start:.1f} s: {outcome.computed} sequence(s) checked, "
+            f"{outcome.resumed} resumed"
+        )
+    unreadable = any(i.error for i in inputs) or any(r.error for r in outcome.results)
     sys.exit(EXIT_UNREADABLE if unreadable else EXIT_OK)
 
 
