@@ -1,4 +1,4 @@
-"""Command line: ``fusioncheck run | simulate | bench``.
+"""Command line: ``fusioncheck run | gate | simulate | bench``.
 
 Exit codes (DESIGN.md): 0 pass or not gated, 1 gate failed, 2 usage or policy error, 3 unreadable input.
 """
@@ -77,14 +77,17 @@ def run(
     Each sequence's result is written to OUT/sequences/ as soon as it is done; after an interrupted
     run, the same command with --resume checks only what is missing.
     """
+    from fusioncheck.gate import Gate, apply_gate, format_gate
     from fusioncheck.policy import Policy
     from fusioncheck.report.builder import build_report, write_report
+    from fusioncheck.report.junit import write_junit
     from fusioncheck.report.result_store import ResultStore
     from fusioncheck.report.summary import format_summary
     from fusioncheck.runner import plan, run_batch
 
     start = time.perf_counter()
     policy = Policy.load(policy_path) if policy_path else Policy.default()
+    gate = Gate.load(policy_path) if policy_path else Gate()
     plot_dir = out_dir / "plots" if plots else None
     tasks, inputs = plan(list(paths), format_name, policy, plots=plots)
     store = ResultStore(out_dir)
@@ -106,15 +109,70 @@ def run(
         )
         raise
     report = build_report(outcome.results, inputs, policy)
+    verdict = apply_gate(report, gate)
     path = write_report(report, out_dir)
+    write_junit(report, out_dir)
     if not quiet:
         click.echo(format_summary(report, str(path)))
+        if gate.rules:
+            click.echo(format_gate(verdict))
         click.echo(
             f"done in {time.perf_counter() - start:.1f} s: {outcome.computed} sequence(s) checked, "
             f"{outcome.resumed} resumed"
         )
     unreadable = any(i.error for i in inputs) or any(r.error for r in outcome.results)
-    sys.exit(EXIT_UNREADABLE if unreadable else EXIT_OK)
+    sys.exit(_exit_code(verdict.verdict, unreadable))
+
+
+def _exit_code(verdict: str, unreadable: bool) -> int:
+    """DESIGN.md's exit codes: a failed gate (1) outranks unreadable input (3)."""
+    if verdict == "fail":
+        return EXIT_GATE_FAILED
+    return EXIT_UNREADABLE if unreadable else EXIT_OK
+
+
+@cli.command()
+@click.argument("report_path", type=click.Path(path_type=Path))
+@click.option(
+    "--policy",
+    "policy_path",
+    required=True,
+    type=click.Path(path_type=str),
+    help="TOML policy with [[gate.rule]] tables.",
+)
+@click.option("--quiet", is_flag=True, help="Print only the verdict line.")
+def gate(report_path: Path, policy_path: str, quiet: bool) -> None:
+    """Gate an existing REPORT_PATH (report.json) against a policy; rewrite it and report.junit.xml.
+
+    Exit codes as for run: 0 pass, 1 failed, 2 bad policy, 3 unreadable report (or a report that records
+    unreadable inputs, when the gate passes).
+    """
+    import jsonschema
+
+    from fusioncheck.gate import Gate, apply_gate, format_gate
+    from fusioncheck.policy import Policy
+    from fusioncheck.report.builder import validate_report, write_report
+    from fusioncheck.report.junit import write_junit
+
+    Policy.load(policy_path)  # the whole file is validated, not only its [gate] section
+    rules = Gate.load(policy_path)
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        validate_report(report)
+    except OSError as exc:
+        raise InputError(f"cannot read report: {exc.strerror}", path=report_path) from exc
+    except ValueError as exc:
+        raise InputError(f"not JSON: {exc}", path=report_path) from exc
+    except jsonschema.ValidationError as exc:
+        raise InputError(f"not a fusioncheck report.json: {exc.message}", path=report_path) from exc
+    result = apply_gate(report, rules)
+    write_report(report, report_path.parent)
+    junit = write_junit(report, report_path.parent)
+    click.echo(format_gate(result) if not quiet else f"gate: {result.verdict}")
+    if not quiet:
+        click.echo(f"report: {report_path}  junit: {junit}")
+    unreadable = any(i.get("error") for i in report["inputs"]) or any(s["error"] for s in report["sequences"])
+    sys.exit(_exit_code(result.verdict, unreadable))
 
 
 @cli.command()
