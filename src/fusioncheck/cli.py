@@ -56,6 +56,13 @@ def cli() -> None:
 )
 @click.option("--plots", is_flag=True, help="Draw each check's diagnostic plots into OUT/plots/.")
 @click.option(
+    "--queue-size",
+    default=200,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Rows of OUT/review_queue.csv (each class still gets at least 10 % and 5 of its flagged objects).",
+)
+@click.option(
     "--progress/--no-progress", default=None, help="Progress bar (default: on when stderr is a terminal)."
 )
 @click.option("--quiet", is_flag=True, help="Do not print the summary.")
@@ -69,6 +76,7 @@ def run(
     ray_address: str | None,
     resume: bool,
     plots: bool,
+    queue_size: int,
     progress: bool | None,
     quiet: bool,
 ) -> None:
@@ -82,6 +90,7 @@ def run(
     from fusioncheck.report.builder import build_report, write_report
     from fusioncheck.report.junit import write_junit
     from fusioncheck.report.result_store import ResultStore
+    from fusioncheck.report.review_queue import QueueSettings, write_review_queue
     from fusioncheck.report.summary import format_summary
     from fusioncheck.runner import plan, run_batch
 
@@ -112,6 +121,7 @@ def run(
     verdict = apply_gate(report, gate)
     path = write_report(report, out_dir)
     write_junit(report, out_dir)
+    write_review_queue(report, out_dir, QueueSettings(size=queue_size))
     if not quiet:
         click.echo(format_summary(report, str(path)))
         if gate.rules:
