@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from fusioncheck.geometry import camera
+from fusioncheck.geometry import box_iou, camera
 from fusioncheck.kernels import ground_scan, points_in_boxes
 
 #: The warm-up callables, one per kernel module: each compiles (or loads from the cache) its kernels.
@@ -20,6 +20,7 @@ WARM_UPS: tuple[Callable[[], None], ...] = (
     points_in_boxes.warm_up,
     ground_scan.warm_up,
     camera.warm_up,
+    box_iou.warm_up,
 )
 
 
