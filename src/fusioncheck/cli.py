@@ -186,6 +186,43 @@ def gate(report_path: Path, policy_path: str, quiet: bool) -> None:
 
 
 @cli.command()
+@click.argument("a_path", type=click.Path(path_type=str))
+@click.argument("b_path", type=click.Path(path_type=str))
+@click.option("--format", "format_name", default="auto", show_default=True, help="Input format of both.")
+@click.option(
+    "--out", "out_dir", default="fusioncheck-compare", show_default=True, type=click.Path(path_type=Path)
+)
+@click.option("--min-iou", default=0.1, show_default=True, type=click.FloatRange(0.0, 1.0))
+@click.option("--max-center-m", default=1.0, show_default=True, type=click.FloatRange(0.0))
+@click.option("--disagreement-iou", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0))
+@click.option("--disagreement-yaw-deg", default=15.0, show_default=True, type=click.FloatRange(0.0))
+def compare(
+    a_path: str,
+    b_path: str,
+    format_name: str,
+    out_dir: Path,
+    min_iou: float,
+    max_center_m: float,
+    disagreement_iou: float,
+    disagreement_yaw_deg: float,
+) -> None:
+    """Compare the labels of A (reference: gold standard or annotator 1) and B; write OUT/compare.json.
+
+    Boxes are matched per keyframe and class (Hungarian on 3D IoU, centre distance for small objects);
+    prints per-class agreement and writes missing_box / extra_box / box_disagreement findings.
+    """
+    from fusioncheck.compare import CompareSettings, compare_sources, format_compare
+    from fusioncheck.loaders import open_source
+    from fusioncheck.report.compare_output import write_compare
+
+    settings = CompareSettings(min_iou, max_center_m, disagreement_iou, disagreement_yaw_deg)
+    result = compare_sources(open_source(a_path, format_name), open_source(b_path, format_name), settings)
+    path = write_compare(result, out_dir)
+    click.echo(format_compare(result))
+    click.echo(f"compare: {path}")
+
+
+@cli.command()
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--scenes", default=2, show_default=True, type=click.IntRange(1), help="Number of scenes.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (output is deterministic).")
