@@ -1,4 +1,4 @@
-"""Command line: ``fusioncheck run | gate | simulate | bench``.
+"""Command line: ``fusioncheck run | gate | report | compare | simulate | bench``.
 
 Exit codes (DESIGN.md): 0 pass or not gated, 1 gate failed, 2 usage or policy error, 3 unreadable input.
 """
@@ -55,6 +55,14 @@ def cli() -> None:
     help="Reuse OUT/sequences/ results of the same inputs, policy and tool version (after a killed run).",
 )
 @click.option("--plots", is_flag=True, help="Draw each check's diagnostic plots into OUT/plots/.")
+@click.option("--html", "html_report", is_flag=True, help="Write OUT/index.html and a page per sequence.")
+@click.option(
+    "--review-plots",
+    default=50,
+    show_default=True,
+    type=click.IntRange(0),
+    help="With --plots: crop plots of the first N objects of the review queue (by score).",
+)
 @click.option(
     "--queue-size",
     default=200,
@@ -76,6 +84,8 @@ def run(
     ray_address: str | None,
     resume: bool,
     plots: bool,
+    html_report: bool,
+    review_plots: int,
     queue_size: int,
     progress: bool | None,
     quiet: bool,
@@ -97,7 +107,7 @@ def run(
     start = time.perf_counter()
     policy = Policy.load(policy_path) if policy_path else Policy.default()
     gate = Gate.load(policy_path) if policy_path else Gate()
-    plot_dir = out_dir / "plots" if plots else None
+    plot_dir = out_dir.absolute() / "plots" if plots else None
     tasks, inputs = plan(list(paths), format_name, policy, plots=plots)
     store = ResultStore(out_dir)
     try:
@@ -121,7 +131,21 @@ def run(
     verdict = apply_gate(report, gate)
     path = write_report(report, out_dir)
     write_junit(report, out_dir)
-    write_review_queue(report, out_dir, QueueSettings(size=queue_size))
+    settings = QueueSettings(size=queue_size)
+    object_plots = None
+    if plot_dir is not None:
+        from fusioncheck.report.review_plots import draw_review_plots
+        from fusioncheck.report.review_queue import build_queue
+
+        queue = build_queue(report["findings"], settings)
+        object_plots, plot_notes = draw_review_plots(report, queue, plot_dir, limit=review_plots)
+        for note in plot_notes:
+            click.echo(f"note: {note}", err=True)
+    write_review_queue(report, out_dir, settings, link_pages=html_report, object_plots=object_plots)
+    if html_report:
+        from fusioncheck.report.html import write_html
+
+        write_html(report, out_dir)
     if not quiet:
         click.echo(format_summary(report, str(path)))
         if gate.rules:
@@ -183,6 +207,33 @@ def gate(report_path: Path, policy_path: str, quiet: bool) -> None:
         click.echo(f"report: {report_path}  junit: {junit}")
     unreadable = any(i.get("error") for i in report["inputs"]) or any(s["error"] for s in report["sequences"])
     sys.exit(_exit_code(result.verdict, unreadable))
+
+
+@cli.command(name="report")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--embed-images", is_flag=True, help="Embed plots in the pages as data: URIs.")
+@click.option("--queue-size", default=200, show_default=True, type=click.IntRange(0))
+def report_command(out_dir: Path, embed_images: bool, queue_size: int) -> None:
+    """Write the HTML report and review_queue.csv of OUT_DIR/report.json (from run, maybe re-gated)."""
+    import jsonschema
+
+    from fusioncheck.report.builder import validate_report
+    from fusioncheck.report.html import write_html
+    from fusioncheck.report.review_queue import QueueSettings, write_review_queue
+
+    path = out_dir / "report.json"
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        validate_report(report)
+    except OSError as exc:
+        raise InputError(f"cannot read report: {exc.strerror}", path=path) from exc
+    except ValueError as exc:
+        raise InputError(f"not JSON: {exc}", path=path) from exc
+    except jsonschema.ValidationError as exc:
+        raise InputError(f"not a fusioncheck report.json: {exc.message}", path=path) from exc
+    write_review_queue(report, out_dir, QueueSettings(size=queue_size), link_pages=True)
+    index = write_html(report, out_dir, embed_images=embed_images)
+    click.echo(f"wrote {index} and {len(report['sequences'])} sequence page(s)")
 
 
 @cli.command()

@@ -14,8 +14,9 @@ many points) and never shows them a rare class. The queue is instead a stratifie
    alone exceed ``size``, the minimums win (the queue is longer than asked).
 5. The queue is ordered by score, highest first.
 
-Each row links to a plot (relative to the output folder): the object's own plot when a check drew one
-(file name containing the annotation token), else the sequence's plot of that check, else the sequence's
+Each row links to a plot (relative to the output folder): the object's own crop (``run --plots``:
+:mod:`fusioncheck.report.review_plots`), else a check's plot whose file name holds the annotation token,
+else the sequence's plot of that check, else the sequence's
 first plot, else its HTML page.
 """
 
@@ -144,8 +145,17 @@ def build_queue(
     return queue
 
 
-def plot_link(finding: dict[str, Any], sequences: dict[str, dict[str, Any]], out_dir: Path) -> str:
+def plot_link(
+    finding: dict[str, Any],
+    sequences: dict[str, dict[str, Any]],
+    out_dir: Path,
+    link_pages: bool = False,
+    object_plots: dict[tuple[str, str], Path] | None = None,
+) -> str:
     """Return the plot a queue row links to, relative to ``out_dir`` (empty when there is none)."""
+    own = (object_plots or {}).get((finding["sequence"], finding.get("annotation") or ""))
+    if own is not None:
+        return _relative(own, out_dir)
     seq = sequences.get(finding["sequence"], {})
     plots = [Path(p) for p in seq.get("plots", [])]
     token = finding.get("annotation") or ""
@@ -153,8 +163,8 @@ def plot_link(finding: dict[str, Any], sequences: dict[str, dict[str, Any]], out
         for p in plots:
             if wanted is None or wanted(p):
                 return _relative(p, out_dir)
-    page = out_dir / "sequences" / f"{_safe(finding['sequence'])}.html"
-    return _relative(page, out_dir) if page.exists() else ""
+    page = seq.get("page")
+    return str(page) if page and (link_pages or (out_dir / page).is_file()) else ""
 
 
 def _relative(path: Path, out_dir: Path) -> str:
@@ -164,15 +174,20 @@ def _relative(path: Path, out_dir: Path) -> str:
         return str(path)
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "sequence"
-
-
 def queue_rows(
-    report: dict[str, Any], out_dir: Path, settings: QueueSettings = QueueSettings()
+    report: dict[str, Any],
+    out_dir: Path,
+    settings: QueueSettings = QueueSettings(),
+    link_pages: bool = False,
+    object_plots: dict[tuple[str, str], Path] | None = None,
 ) -> list[dict[str, Any]]:
     """Return the CSV rows of a report's review queue (columns: :data:`COLUMNS`)."""
-    sequences = {s["name"]: s for s in report.get("sequences", [])}
+    from fusioncheck.report.html import page_names
+
+    pages = page_names(report)
+    sequences = {
+        s["name"]: {**s, "page": pages[(s["input"], s["name"])]} for s in report.get("sequences", [])
+    }
     rows = []
     for rank, item in enumerate(build_queue(report.get("findings", []), settings), start=1):
         f = item["finding"]
@@ -196,21 +211,29 @@ def queue_rows(
                 "message": f["message"],
                 "other_checks": " ".join(item["other_checks"]),
                 "selected_as": item["selected_as"],
-                "plot": plot_link(f, sequences, out_dir),
+                "plot": plot_link(f, sequences, out_dir, link_pages, object_plots),
             }
         )
     return rows
 
 
 def write_review_queue(
-    report: dict[str, Any], out_dir: Path, settings: QueueSettings = QueueSettings()
+    report: dict[str, Any],
+    out_dir: Path,
+    settings: QueueSettings = QueueSettings(),
+    link_pages: bool = False,
+    object_plots: dict[tuple[str, str], Path] | None = None,
 ) -> Path:
-    """Write ``out_dir/review_queue.csv``; returns its path."""
+    """Write ``out_dir/review_queue.csv``; returns its path.
+
+    ``link_pages``: rows without a plot link to their sequence's HTML page even before it is written.
+    ``object_plots``: ``(sequence, annotation)`` -> the object's own crop plot (linked first).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "review_queue.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
-        for row in queue_rows(report, out_dir, settings):
+        for row in queue_rows(report, out_dir, settings, link_pages, object_plots):
             writer.writerow({k: "" if v is None else v for k, v in row.items()})
     return path
