@@ -186,7 +186,7 @@ def queue_rows(
 
     pages = page_names(report)
     sequences = {
-        s["name"]: {**s, "page": pages[(s["input"], s["name"])]} for s in report.get("sequences", [])
+        s["name"]: {**s, "page": pages[(s.get("input", ""), s["name"])]} for s in report.get("sequences", [])
     }
     rows = []
     for rank, item in enumerate(build_queue(report.get("findings", []), settings), start=1):
