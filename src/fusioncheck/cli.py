@@ -300,17 +300,42 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["kernels"]), default="kernels")
-@click.option("--repeats", default=20, show_default=True, type=click.IntRange(1))
+@click.argument("what", type=click.Choice(["kernels", "pipeline"]), default="kernels")
+@click.option(
+    "--repeats", default=None, type=click.IntRange(1), help="Repetitions (default: kernels 20, pipeline 3)."
+)
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON."
 )
-def bench(what: str, repeats: int, json_path: Path | None) -> None:
-    """Measure fusioncheck side by side with what users would otherwise run (medians, ratios)."""
-    from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
+@click.option(
+    "--data",
+    "data_dir",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="pipeline: folder of the simulated scenes (made once, then reused; default: a temporary folder).",
+)
+@click.option("--scenes", default=4, show_default=True, type=click.IntRange(1), help="pipeline: scenes.")
+def bench(what: str, repeats: int | None, json_path: Path | None, data_dir: Path | None, scenes: int) -> None:
+    """Measure fusioncheck side by side with what users would otherwise run (medians, ratios).
 
-    result = run_points_in_boxes_bench(repeats=repeats)
-    click.echo(format_points_in_boxes_bench(result))
+    kernels: points-in-boxes against nuscenes-devkit-style loops, open3d and numpy. pipeline: the whole
+    run on nuScenes-scale simulated scenes against the I/O floor, on 1 and 2 workers.
+    """
+    result: dict[str, object]
+    if what == "pipeline":
+        import tempfile
+
+        from fusioncheck.bench.pipeline import format_pipeline_bench, run_pipeline_bench
+
+        with tempfile.TemporaryDirectory(prefix="fusioncheck-bench-data-") as tmp:
+            folder = data_dir if data_dir is not None else Path(tmp)
+            result = run_pipeline_bench(folder, scenes=scenes, repeats=repeats or 3)
+        click.echo(format_pipeline_bench(result))
+    else:
+        from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
+
+        result = run_points_in_boxes_bench(repeats=repeats or 20)
+        click.echo(format_points_in_boxes_bench(result))
     if json_path:
         json_path.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
 

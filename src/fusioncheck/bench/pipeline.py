@@ -1,0 +1,234 @@
+"""``fusioncheck bench pipeline``: the whole run against the I/O floor, on 1 and 2 worker processes.
+
+Data: simulated nuScenes-scale scenes (``SimConfig()``: 40 keyframes, 20 Hz LiDAR with every sweep
+written, 6 cameras at 12 Hz, 5 radars at 13 Hz, 1600x900 JPEGs), written once into ``data_dir`` and
+reused.
+
+Measured, warm (numba cache and OS page cache warm; every timing is a median over ``repeats``):
+
+- **I/O floor**: what any tool that looks at the same data must pay: open the dataroot (parse the
+  tables), build each sequence, and read exactly the sensor files the checks read, through the same
+  readers at the same image scale (recorded from a run of the checks) — and, below that, the raw bytes of
+  those files (``open().read()``).
+- **run, 1 worker**: ``fusioncheck run`` in-process (plan with input fingerprints, all registered checks,
+  result files, report.json), serially.
+- **run, 2 workers**: the same with a process pool of 2 (worker start-up included).
+
+Ratios: run(1 worker) / floor (target <= 2) and run(1 worker) / run(2 workers) (target >= 1.7).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fusioncheck.loaders import open_source
+from fusioncheck.loaders.base import DataSource
+from fusioncheck.pipeline import check_sequence
+from fusioncheck.policy import Policy
+from fusioncheck.scene.samples import CameraImage, LidarSweep, RadarScan, SensorSample
+from fusioncheck.scene.sequence import Sequence
+
+if TYPE_CHECKING:
+    from fusioncheck.simulate import SimConfig
+
+
+@dataclass(frozen=True)
+class Read:
+    """One sensor read the checks made: kind (lidar, radar, image), sample, image scale and greyness."""
+
+    kind: str
+    sample: SensorSample
+    scale: float = 1.0
+    grey: bool = False
+
+
+class RecordingSource(DataSource):
+    """A data source that forwards to another and records every sensor read."""
+
+    def __init__(self, inner: DataSource) -> None:
+        self.inner = inner
+        self.format_name = inner.format_name
+        self.reads: list[Read] = []
+
+    @property
+    def root(self) -> str:
+        """The wrapped source's dataroot."""
+        return self.inner.root
+
+    def sequence_names(self) -> list[str]:
+        """Return the wrapped source's sequences."""
+        return self.inner.sequence_names()
+
+    def load_sequence(self, name: str) -> Sequence:
+        """Build a sequence through the wrapped source."""
+        return self.inner.load_sequence(name)
+
+    def read_lidar(self, sample: SensorSample) -> LidarSweep:
+        """Read and record a LiDAR sample."""
+        self.reads.append(Read("lidar", sample))
+        return self.inner.read_lidar(sample)
+
+    def read_radar(self, sample: SensorSample) -> RadarScan:
+        """Read and record a radar sample."""
+        self.reads.append(Read("radar", sample))
+        return self.inner.read_radar(sample)
+
+    def read_image(self, sample: SensorSample, scale: float = 1.0, grey: bool = False) -> CameraImage:
+        """Read and record a camera image."""
+        self.reads.append(Read("image", sample, scale, grey))
+        return self.inner.read_image(sample, scale, grey)
+
+
+def ensure_data(data_dir: Path, scenes: int, seed: int, config: SimConfig | None = None) -> Path:
+    """Simulate ``scenes`` scenes (default: full scale) into ``data_dir`` unless they are already there."""
+    from fusioncheck.simulate import SimConfig, simulate
+
+    config = config or SimConfig()
+    marker = data_dir / "faults.json"
+    if marker.is_file():
+        meta = json.loads(marker.read_text())
+        if (
+            len(meta.get("scenes", [])) == scenes
+            and meta.get("seed") == seed
+            and meta.get("config") == config.to_dict()
+        ):
+            return data_dir
+    simulate(data_dir, scenes, seed, config=config)
+    return data_dir
+
+
+def record_reads(root: Path, policy: Policy) -> dict[str, list[Read]]:
+    """Run the checks once on every sequence and return, per sequence, the reads they made."""
+    source = RecordingSource(open_source(root))
+    reads = {}
+    for name in source.sequence_names():
+        source.reads = []
+        result = check_sequence(source, name, policy)
+        if result.error:
+            raise RuntimeError(f"bench data is unreadable: {result.error}")
+        reads[name] = list(source.reads)
+    return reads
+
+
+def io_floor(root: Path, reads: dict[str, list[Read]]) -> float:
+    """Seconds to open the dataroot, build every sequence and read the recorded files through the loader."""
+    start = time.perf_counter()
+    source = open_source(root)
+    for name, items in reads.items():
+        source.load_sequence(name)
+        seen: set[tuple[str, str, float, bool]] = set()
+        for r in items:
+            key = (r.kind, r.sample.token, r.scale, r.grey)
+            if key in seen:  # the checks' own caches avoid re-reads too; count each read once
+                continue
+            seen.add(key)
+            if r.kind == "lidar":
+                source.read_lidar(r.sample)
+            elif r.kind == "radar":
+                source.read_radar(r.sample)
+            else:
+                source.read_image(r.sample, r.scale, r.grey)
+    return time.perf_counter() - start
+
+
+def raw_bytes_floor(reads: dict[str, list[Read]]) -> tuple[float, int]:
+    """Seconds and bytes to read the recorded files' bytes (no parsing, no decoding)."""
+    paths = sorted({r.sample.path for items in reads.values() for r in items})
+    start = time.perf_counter()
+    total = 0
+    for p in paths:
+        with open(p, "rb") as handle:
+            total += len(handle.read())
+    return time.perf_counter() - start, total
+
+
+def run_once(root: Path, policy: Policy, workers: int) -> float:
+    """Seconds of one in-process ``fusioncheck run`` (plan, checks, result files, report.json)."""
+    from fusioncheck.report.builder import build_report, write_report
+    from fusioncheck.report.result_store import ResultStore
+    from fusioncheck.runner import _sources, plan, run_batch
+
+    _sources.clear()  # a fresh run opens its inputs again
+    with tempfile.TemporaryDirectory(prefix="fusioncheck-bench-") as tmp:
+        start = time.perf_counter()
+        tasks, inputs = plan([str(root)], "auto", policy)
+        outcome = run_batch(tasks, policy, workers=workers, store=ResultStore(Path(tmp)), progress=False)
+        write_report(build_report(outcome.results, inputs, policy), Path(tmp))
+        return time.perf_counter() - start
+
+
+def _median(fn: Callable[[], float], repeats: int) -> float:
+    return statistics.median(fn() for _ in range(repeats))
+
+
+def run_pipeline_bench(
+    data_dir: Path, scenes: int = 4, seed: int = 3, repeats: int = 3, config: SimConfig | None = None
+) -> dict[str, Any]:
+    """Measure the I/O floor and the run on 1 and 2 workers; returns times (s), counts and ratios.
+
+    ``config``: the simulated scenes' settings (default ``SimConfig()``, nuScenes scale; tests pass less).
+    """
+    root = ensure_data(data_dir, scenes, seed, config)
+    policy = Policy.default()
+    reads = record_reads(root, policy)  # also warms the numba and page caches
+    sequence = open_source(root).load_sequence(next(iter(reads)))
+    floor = _median(lambda: io_floor(root, reads), repeats)
+    raw = statistics.median(raw_bytes_floor(reads)[0] for _ in range(repeats))
+    _, nbytes = raw_bytes_floor(reads)
+    one = _median(lambda: run_once(root, policy, 1), repeats)
+    two = _median(lambda: run_once(root, policy, 2), repeats)
+    per_kind: dict[str, int] = {}
+    for items in reads.values():
+        for r in {(r.kind, r.sample.token): r for r in items}.values():
+            per_kind[r.kind] = per_kind.get(r.kind, 0) + 1
+    return {
+        "data": str(root),
+        "sequences": len(reads),
+        "keyframes_per_sequence": len(sequence.keyframes),
+        "sensor_files": {ch: len(s) for ch, s in sorted(sequence.samples.items())},
+        "checks": sorted(policy.checks),
+        "files_read_by_checks": per_kind,
+        "bytes_read": nbytes,
+        "repeats": repeats,
+        "cpu_count": os.cpu_count(),
+        "seconds": {"raw_bytes": raw, "io_floor": floor, "run_1_worker": one, "run_2_workers": two},
+        "ratios": {"run_1_worker_over_io_floor": one / floor, "speedup_2_workers": one / two},
+        "targets": {"run_1_worker_over_io_floor": "<= 2", "speedup_2_workers": ">= 1.7"},
+    }
+
+
+def format_pipeline_bench(result: dict[str, Any]) -> str:
+    """Terminal table of :func:`run_pipeline_bench`'s result."""
+    s, r = result["seconds"], result["ratios"]
+    n = result["sequences"] * result["keyframes_per_sequence"]
+    lines = [
+        f"pipeline bench: {result['sequences']} sequences x {result['keyframes_per_sequence']} keyframes "
+        f"({n} keyframes), checks: {', '.join(result['checks'])}",
+        f"files the checks read: {result['files_read_by_checks']} ({result['bytes_read'] / 1e6:.1f} MB); "
+        f"medians of {result['repeats']}",
+        "",
+        f"  {'':<34} {'seconds':>9} {'ms/keyframe':>12} {'x floor':>8}",
+    ]
+    for label, key in (
+        ("raw bytes of those files", "raw_bytes"),
+        ("I/O floor (tables + readers)", "io_floor"),
+        ("fusioncheck run, 1 worker", "run_1_worker"),
+        ("fusioncheck run, 2 workers", "run_2_workers"),
+    ):
+        lines.append(
+            f"  {label:<34} {s[key]:>9.2f} {1000 * s[key] / n:>12.1f} {s[key] / s['io_floor']:>8.2f}"
+        )
+    lines.append("")
+    lines.append(
+        f"run(1 worker) / I/O floor = {r['run_1_worker_over_io_floor']:.2f} (target <= 2); "
+        f"speed-up with 2 workers = {r['speedup_2_workers']:.2f} (target >= 1.7; {result['cpu_count']} CPUs)"
+    )
+    return "\n".join(lines)
