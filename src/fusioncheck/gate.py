@@ -7,6 +7,8 @@ Rules live in the policy TOML beside the checks (``calib/default_policy.toml``,
     metric = "classes.*.rates.undersized_box"   # a path into report.json; '*' = every key / list item
     max = 0.05                                   # comparator: max, min, abs_max, equals or one_of
     classes = ["vehicle.car", "vehicle.truck"]   # optional: only these classes (the '*' after classes)
+    streams = ["labels", "CAM_FRONT"]            # optional: only these streams / sensors (the last '*' of
+                                                 # sequences.*.sync.* or sequences.*.calibration.*)
     name = "few undersized boxes"                # optional: shown in gate[] and JUnit (default: metric)
     severity = "error"                           # optional: "warning" rules are reported, never fail
     missing = "fail"                             # optional: "fail" (default) or "pass" when nothing matches
@@ -37,7 +39,7 @@ from typing import Any
 from fusioncheck.errors import PolicyError
 
 COMPARATORS = ("max", "min", "abs_max", "equals", "one_of")
-_RULE_KEYS = {"metric", "name", "classes", "severity", "missing", "min_support", *COMPARATORS}
+_RULE_KEYS = {"metric", "name", "classes", "streams", "severity", "missing", "min_support", *COMPARATORS}
 _GATE_KEYS = {"rule"}
 _ROOTS = ("classes", "sequences", "run", "inputs")
 #: Fields whose value names a list item (for the gate table's subject column), in order of preference.
@@ -54,6 +56,7 @@ class GateRule:
         threshold: a number, a string, or (``one_of``) a list.
         name: label in the gate table and JUnit.
         classes: when set, only these classes (rules on ``classes.*``).
+        streams: when set, only rows of these streams or sensors (rules on ``sequences.*.<table>.*``).
         severity: ``error`` (can fail the verdict) or ``warning`` (reported only).
         missing: ``fail`` or ``pass`` when the path matches nothing or a null value.
         min_support: class rates evaluated on fewer boxes cannot fail (0 = no minimum).
@@ -64,6 +67,7 @@ class GateRule:
     threshold: Any
     name: str
     classes: tuple[str, ...] = ()
+    streams: tuple[str, ...] = ()
     severity: str = "error"
     missing: str = "fail"
     min_support: int = 0
@@ -147,6 +151,13 @@ def parse_rules(section: Any, where: str) -> tuple[GateRule, ...]:
             raise PolicyError(f"{at}: 'classes' must be a list of class names")
         if classes and not (parts[0] == "classes" and len(parts) > 1 and parts[1] == "*"):
             raise PolicyError(f"{at}: 'classes' filters only metrics starting with classes.*")
+        streams = entry.get("streams", [])
+        if not isinstance(streams, list) or not all(isinstance(c, str) for c in streams):
+            raise PolicyError(f"{at}: 'streams' must be a list of stream or sensor names")
+        if streams and not (
+            parts[0] == "sequences" and len(parts) > 3 and parts[1] == "*" and parts[3] == "*"
+        ):
+            raise PolicyError(f"{at}: 'streams' filters only metrics like sequences.*.<table>.*.<field>")
         severity = entry.get("severity", "error")
         if severity not in ("error", "warning"):
             raise PolicyError(f'{at}: \'severity\' must be "error" or "warning", got {severity!r}')
@@ -168,6 +179,7 @@ def parse_rules(section: Any, where: str) -> tuple[GateRule, ...]:
                 threshold=threshold,
                 name=name,
                 classes=tuple(classes),
+                streams=tuple(streams),
                 severity=severity,
                 missing=missing,
                 min_support=min_support,
@@ -259,6 +271,8 @@ def evaluate(report: dict[str, Any], gate: Gate) -> GateResult:
         parts = rule.metric.split(".")
         matches = list(_walk(view, parts, ()))
         no_value = rule.missing == "pass"
+        if rule.streams:
+            matches = [m for m in matches if len(m[0]) > 1 and m[0][1] in rule.streams]
         if parts[0] == "classes" and rule.classes:
             matches = [m for m in matches if m[0] and m[0][0] in rule.classes]
             for name in sorted(set(rule.classes) - {m[0][0] for m in matches}):

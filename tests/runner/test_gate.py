@@ -226,6 +226,18 @@ severity = "warning"
     assert evaluate(REPORT, Gate()).verdict == "not_gated"
 
 
+def test_stream_filter():
+    result = evaluate(
+        REPORT,
+        rules(
+            '[[gate.rule]]\nmetric = "sequences.*.sync.*.offset_ms"\nabs_max = 20.0\nstreams = ["labels"]\n'
+        ),
+    )
+    assert [r["subject"] for r in result.rows] == ["s1 / labels", "s2 / labels"]
+    with pytest.raises(PolicyError, match="streams"):
+        rules('[[gate.rule]]\nmetric = "classes.*.rates.empty_box"\nmax = 0.1\nstreams = ["labels"]\n')
+
+
 def test_missing_pass_and_fail():
     fail = evaluate(REPORT, rules('[[gate.rule]]\nmetric = "sequences.*.radar.*.rate"\nmax = 1\n'))
     assert fail.verdict == "fail" and fail.rows[0]["value"] is None
