@@ -51,4 +51,5 @@ for size in SIZES:
         q = sum(1 for i in queue if i["finding"]["class"] == c)
         n = sum(1 for i in naive if i["finding"]["class"] == c)
         share = f"{q / k:.1%}" if k else "-"
-        print(f"{c:<28} {boxes[c] / total_boxes:>8.1%} {k / max(total_flagged, 1):>10.1%} {q:>7} {share:>11} {n:>6}")
+        fractions = f"{boxes[c] / total_boxes:>8.1%} {k / max(total_flagged, 1):>10.1%}"
+        print(f"{c:<28} {fractions} {q:>7} {share:>11} {n:>6}")
