@@ -108,7 +108,7 @@ def run(
     policy = Policy.load(policy_path) if policy_path else Policy.default()
     gate = Gate.load(policy_path) if policy_path else Gate()
     plot_dir = out_dir.absolute() / "plots" if plots else None
-    tasks, inputs = plan(list(paths), format_name, policy, plots=plots)
+    tasks, inputs = plan(list(paths), format_name)
     store = ResultStore(out_dir)
     try:
         outcome = run_batch(

@@ -48,12 +48,11 @@ _ATTEMPTS = 2
 
 @dataclass(frozen=True)
 class Task:
-    """One sequence of one input, with the fingerprint of its inputs (None: never resumed)."""
+    """One sequence of one input."""
 
     path: str
     format: str
     sequence: str
-    fingerprint: str | None = None
 
 
 @dataclass
@@ -88,12 +87,27 @@ def _source(path: str, format_name: str) -> DataSource:
     return source
 
 
-def _run_task(task: Task, policy: Policy, plot_dir: Path | None = None) -> SequenceResult:
-    """Check one task; any failure becomes ``SequenceResult.error`` (the batch goes on)."""
+def _fingerprint(task: Task, policy: Policy, plots: bool) -> str | None:
+    """Return the task's input fingerprint (None when its input cannot be opened)."""
+    try:
+        return sequence_fingerprint(_source(task.path, task.format), task.sequence, policy, plots)
+    except FusioncheckError:
+        return None
+
+
+def _run_task(
+    task: Task, policy: Policy, plot_dir: Path | None = None, fingerprint: bool = False
+) -> tuple[SequenceResult, str | None]:
+    """Check one task; any failure becomes ``SequenceResult.error`` (the batch goes on).
+
+    With ``fingerprint``, the fingerprint of the task's inputs is taken first (in the worker, so that a
+    batch of hundreds of logs does not wait for the main process to take them all) and returned too.
+    """
     start = time.perf_counter()
+    digest = _fingerprint(task, policy, plot_dir is not None) if fingerprint else None
     try:
         source = _source(task.path, task.format)
-        return check_sequence(source, task.sequence, policy, plot_dir)
+        return check_sequence(source, task.sequence, policy, plot_dir), digest
     except FusioncheckError as exc:
         message = str(exc)
     except Exception as exc:  # a bug must not stop a delivery-sized batch; it is recorded with its place
@@ -102,18 +116,14 @@ def _run_task(task: Task, policy: Policy, plot_dir: Path | None = None) -> Seque
             f"internal error {type(exc).__name__}: {exc} (at {Path(frame.filename).name}:{frame.lineno}; "
             "please report it)"
         )
-    return SequenceResult(
+    failed = SequenceResult(
         name=task.sequence, dataroot=task.path, error=message, seconds=time.perf_counter() - start
     )
+    return failed, digest
 
 
-def plan(
-    paths: Sequence[str], format_name: str, policy: Policy | None = None, plots: bool = False
-) -> tuple[list[Task], list[InputRecord]]:
-    """Open every input and list its sequences; inputs that cannot be opened are recorded with the error.
-
-    With a ``policy``, every task carries the fingerprint of its inputs (needed to resume).
-    """
+def plan(paths: Sequence[str], format_name: str) -> tuple[list[Task], list[InputRecord]]:
+    """Open every input and list its sequences; inputs that cannot be opened are recorded with the error."""
     tasks: list[Task] = []
     inputs: list[InputRecord] = []
     for path in paths:
@@ -123,9 +133,7 @@ def plan(
             inputs.append(InputRecord(path, format_name, str(exc)))
             continue
         inputs.append(InputRecord(path, source.format_name))
-        for name in source.sequence_names():
-            fingerprint = None if policy is None else sequence_fingerprint(source, name, policy, plots)
-            tasks.append(Task(path, format_name, name, fingerprint))
+        tasks.extend(Task(path, format_name, name) for name in source.sequence_names())
     return tasks, inputs
 
 
@@ -164,7 +172,9 @@ def run_batch(
     results: list[SequenceResult | None] = [None] * len(tasks)
     pending: list[int] = []
     for i, task in enumerate(tasks):
-        stored = store.read(task.path, task.sequence, task.fingerprint) if (store and resume) else None
+        stored = None
+        if store is not None and resume and store.path_of(task.path, task.sequence).is_file():
+            stored = store.read(task.path, task.sequence, _fingerprint(task, policy, plot_dir is not None))
         if stored is not None:
             results[i] = stored
         else:
@@ -175,13 +185,20 @@ def run_batch(
     bar = tqdm(total=len(tasks), initial=resumed, unit="seq", disable=not show, desc="checking")
     try:
         arrivals = _execute(
-            [tasks[i] for i in pending], pending, policy, workers, engine, ray_address, plot_dir
+            [tasks[i] for i in pending],
+            pending,
+            policy,
+            workers,
+            engine,
+            ray_address,
+            plot_dir,
+            store is not None,
         )
-        for i, result in arrivals:
+        for i, result, fingerprint in arrivals:
             result = normalise(result)
             if store is not None:
                 task = tasks[i]
-                store.write(task.path, task.format, task.sequence, task.fingerprint, result)
+                store.write(task.path, task.format, task.sequence, fingerprint, result)
             results[i] = result
             bar.update()
             if result.error:
@@ -202,17 +219,18 @@ def _execute(
     engine: str,
     ray_address: str | None,
     plot_dir: Path | None,
-) -> Iterator[tuple[int, SequenceResult]]:
-    """Yield ``(index, result)`` for every task as results arrive (any order)."""
+    fingerprint: bool,
+) -> Iterator[tuple[int, SequenceResult, str | None]]:
+    """Yield ``(index, result, fingerprint)`` for every task as results arrive (any order)."""
     if not tasks:
         return
     if engine == "ray":
-        yield from _execute_ray(tasks, indices, policy, workers, ray_address, plot_dir)
+        yield from _execute_ray(tasks, indices, policy, workers, ray_address, plot_dir, fingerprint)
     elif workers <= 1 or len(tasks) <= 1:
         for index, task in zip(indices, tasks, strict=True):
-            yield index, _run_task(task, policy, plot_dir)
+            yield index, *_run_task(task, policy, plot_dir, fingerprint)
     else:
-        yield from _execute_pool(tasks, indices, policy, workers, plot_dir)
+        yield from _execute_pool(tasks, indices, policy, workers, plot_dir, fingerprint)
 
 
 # ---------------------------------------------------------------------------------------- process pool
@@ -230,22 +248,27 @@ def _watch_parent(parent: int) -> None:
 
 
 def _execute_pool(
-    tasks: list[Task], indices: list[int], policy: Policy, workers: int, plot_dir: Path | None
-) -> Iterator[tuple[int, SequenceResult]]:
+    tasks: list[Task],
+    indices: list[int],
+    policy: Policy,
+    workers: int,
+    plot_dir: Path | None,
+    fingerprint: bool,
+) -> Iterator[tuple[int, SequenceResult, str | None]]:
     queue: list[tuple[int, Task, int]] = [(i, t, 1) for i, t in zip(indices, tasks, strict=True)]
     queue.reverse()  # pop() from the end keeps task order
     while queue:
         pool = ProcessPoolExecutor(
             max_workers=min(workers, len(queue)), initializer=_watch_parent, initargs=(os.getpid(),)
         )
-        in_flight: dict[Future[SequenceResult], tuple[int, Task, int]] = {}
+        in_flight: dict[Future[tuple[SequenceResult, str | None]], tuple[int, Task, int]] = {}
         broken: list[tuple[int, Task, int]] = []
         try:
             while queue or in_flight:
                 while queue and len(in_flight) < 2 * workers and not broken:
                     item = queue.pop()
                     try:
-                        in_flight[pool.submit(_run_task, item[1], policy, plot_dir)] = item
+                        in_flight[pool.submit(_run_task, item[1], policy, plot_dir, fingerprint)] = item
                     except BrokenProcessPool:
                         broken.append(item)
                 if not in_flight:
@@ -254,7 +277,7 @@ def _execute_pool(
                 for future in done:
                     item = in_flight.pop(future)
                     try:
-                        yield item[0], future.result()
+                        yield item[0], *future.result()
                     except BrokenProcessPool:
                         broken.append(item)
             pool.shutdown(wait=True)
@@ -274,6 +297,7 @@ def _execute_pool(
                         error=f"the worker process checking this sequence died {attempt} times "
                         "(out of memory, or a crash in native code)",
                     ),
+                    None,
                 )
 
 
@@ -296,7 +320,8 @@ def _execute_ray(
     workers: int,
     ray_address: str | None,
     plot_dir: Path | None,
-) -> Iterator[tuple[int, SequenceResult]]:
+    fingerprint: bool,
+) -> Iterator[tuple[int, SequenceResult, str | None]]:
     try:
         import ray
     except ImportError as exc:
@@ -319,17 +344,18 @@ def _execute_ray(
         while queue or in_flight:
             while queue and len(in_flight) < limit:
                 index, task = queue.pop()
-                in_flight[remote(task, policy_ref, plot_dir)] = (index, task)
+                in_flight[remote(task, policy_ref, plot_dir, fingerprint)] = (index, task)
             ready, _ = ray.wait(list(in_flight), num_returns=1)
             for ref in ready:
                 index, task = in_flight.pop(ref)
                 try:
-                    result = ray.get(ref)
+                    result, digest = ray.get(ref)
                 except ray.exceptions.RayError as exc:
                     result = SequenceResult(
                         name=task.sequence, dataroot=task.path, error=f"Ray task failed: {exc}"
                     )
-                yield index, result
+                    digest = None
+                yield index, result, digest
     except BaseException:
         for ref in in_flight:
             ray.cancel(ref, force=True)

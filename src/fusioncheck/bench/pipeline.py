@@ -182,7 +182,7 @@ def run_once(root: Path, policy: Policy, workers: int) -> float:
     _sources.clear()  # a fresh run opens its inputs again
     with tempfile.TemporaryDirectory(prefix="fusioncheck-bench-") as tmp:
         start = time.perf_counter()
-        tasks, inputs = plan([str(root)], "auto", policy)
+        tasks, inputs = plan([str(root)], "auto")
         outcome = run_batch(tasks, policy, workers=workers, store=ResultStore(Path(tmp)), progress=False)
         write_report(build_report(outcome.results, inputs, policy), Path(tmp))
         return time.perf_counter() - start
