@@ -9,7 +9,8 @@ Engines:
 
 Results stream: each one is written to ``OUT/sequences/`` (:class:`~fusioncheck.report.result_store.
 ResultStore`) the moment it arrives, so a killed run loses only the sequences in flight, and
-``resume=True`` skips every sequence whose stored result has the current fingerprint. At most
+``resume=True`` reuses every stored result whose fingerprint matches (checked by the workers; on a Ray
+cluster the output folder must be on a file system the workers share, like the inputs). At most
 ``2 * workers`` sequences are in flight, and each worker holds one sequence: memory is bounded by one
 sequence per worker, not by the dataset. A sequence that fails (unreadable file, bad calibration, even a
 crash of its worker process) becomes a result with ``error`` set, and the run goes on.
@@ -38,6 +39,8 @@ from fusioncheck.pipeline import SequenceResult, check_sequence
 from fusioncheck.policy import Policy
 from fusioncheck.report.builder import InputRecord
 from fusioncheck.report.result_store import ResultStore, normalise
+from fusioncheck.scene.samples import CameraImage, LidarSweep, RadarScan, SensorSample
+from fusioncheck.scene.sequence import Sequence as FcSequence
 
 ENGINES = ("local", "ray")
 #: Inputs kept open (parsed tables) per process; tasks are planned input by input, so a few suffice.
@@ -87,27 +90,79 @@ def _source(path: str, format_name: str) -> DataSource:
     return source
 
 
-def _fingerprint(task: Task, policy: Policy, plots: bool) -> str | None:
-    """Return the task's input fingerprint (None when its input cannot be opened)."""
+class _SequenceOnce(DataSource):
+    """A source that builds each sequence once: the fingerprint and the checks share one scene model."""
+
+    def __init__(self, inner: DataSource) -> None:
+        self.inner = inner
+        self.format_name = inner.format_name
+        self._built: dict[str, FcSequence] = {}
+
+    @property
+    def root(self) -> str:
+        """The wrapped source's dataroot."""
+        return self.inner.root
+
+    def sequence_names(self) -> list[str]:
+        """Return the wrapped source's sequences."""
+        return self.inner.sequence_names()
+
+    def load_sequence(self, name: str) -> FcSequence:
+        """Build a sequence (once; frozen, so it can be shared)."""
+        if name not in self._built:
+            self._built[name] = self.inner.load_sequence(name)
+        return self._built[name]
+
+    def read_lidar(self, sample: SensorSample) -> LidarSweep:
+        """Read a LiDAR sample through the wrapped source."""
+        return self.inner.read_lidar(sample)
+
+    def read_radar(self, sample: SensorSample) -> RadarScan:
+        """Read a radar sample through the wrapped source."""
+        return self.inner.read_radar(sample)
+
+    def read_image(self, sample: SensorSample, scale: float = 1.0, grey: bool = False) -> CameraImage:
+        """Decode an image through the wrapped source."""
+        return self.inner.read_image(sample, scale, grey)
+
+
+def _fingerprint(task: Task, policy: Policy, plots: bool, source: DataSource) -> str | None:
+    """Return the task's input fingerprint (None when its sequence cannot be built)."""
     try:
-        return sequence_fingerprint(_source(task.path, task.format), task.sequence, policy, plots)
+        return sequence_fingerprint(source, task.sequence, policy, plots)
     except FusioncheckError:
         return None
 
 
+#: What a worker returns for a task: the result, its input fingerprint, and whether it was resumed.
+Outcome = tuple[SequenceResult, str | None, bool]
+
+
 def _run_task(
-    task: Task, policy: Policy, plot_dir: Path | None = None, fingerprint: bool = False
-) -> tuple[SequenceResult, str | None]:
+    task: Task,
+    policy: Policy,
+    plot_dir: Path | None = None,
+    fingerprint: bool = False,
+    resume_dir: Path | None = None,
+) -> Outcome:
     """Check one task; any failure becomes ``SequenceResult.error`` (the batch goes on).
 
-    With ``fingerprint``, the fingerprint of the task's inputs is taken first (in the worker, so that a
-    batch of hundreds of logs does not wait for the main process to take them all) and returned too.
+    With ``fingerprint``, the fingerprint of the task's inputs is taken first and returned too. With
+    ``resume_dir`` (an output folder), a stored result with that fingerprint is returned instead of
+    checking again. Both happen in the worker, so a batch of hundreds of logs never waits for the main
+    process to build every sequence.
     """
     start = time.perf_counter()
-    digest = _fingerprint(task, policy, plot_dir is not None) if fingerprint else None
+    digest = None
     try:
-        source = _source(task.path, task.format)
-        return check_sequence(source, task.sequence, policy, plot_dir), digest
+        source = _SequenceOnce(_source(task.path, task.format))
+        if fingerprint or resume_dir is not None:
+            digest = _fingerprint(task, policy, plot_dir is not None, source)
+        if resume_dir is not None:
+            stored = ResultStore(resume_dir).read(task.path, task.sequence, digest)
+            if stored is not None:
+                return stored, digest, True
+        return check_sequence(source, task.sequence, policy, plot_dir), digest, False
     except FusioncheckError as exc:
         message = str(exc)
     except Exception as exc:  # a bug must not stop a delivery-sized batch; it is recorded with its place
@@ -119,7 +174,7 @@ def _run_task(
     failed = SequenceResult(
         name=task.sequence, dataroot=task.path, error=message, seconds=time.perf_counter() - start
     )
-    return failed, digest
+    return failed, digest, False
 
 
 def plan(paths: Sequence[str], format_name: str) -> tuple[list[Task], list[InputRecord]]:
@@ -170,35 +225,22 @@ def run_batch(
     if engine not in ENGINES:
         raise PolicyError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
     results: list[SequenceResult | None] = [None] * len(tasks)
-    pending: list[int] = []
-    for i, task in enumerate(tasks):
-        stored = None
-        if store is not None and resume and store.path_of(task.path, task.sequence).is_file():
-            stored = store.read(task.path, task.sequence, _fingerprint(task, policy, plot_dir is not None))
-        if stored is not None:
-            results[i] = stored
-        else:
-            pending.append(i)
-    resumed = len(tasks) - len(pending)
-
+    resume_dir = store.out_dir if (store is not None and resume) else None
+    resumed = 0
     show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=len(tasks), initial=resumed, unit="seq", disable=not show, desc="checking")
+    bar = tqdm(total=len(tasks), unit="seq", disable=not show, desc="checking")
     try:
         arrivals = _execute(
-            [tasks[i] for i in pending],
-            pending,
-            policy,
-            workers,
-            engine,
-            ray_address,
-            plot_dir,
-            store is not None,
+            list(tasks), policy, workers, engine, ray_address, plot_dir, store is not None, resume_dir
         )
-        for i, result, fingerprint in arrivals:
-            result = normalise(result)
-            if store is not None:
-                task = tasks[i]
-                store.write(task.path, task.format, task.sequence, fingerprint, result)
+        for i, result, fingerprint, reused in arrivals:
+            if reused:
+                resumed += 1
+            else:
+                result = normalise(result)
+                if store is not None:
+                    task = tasks[i]
+                    store.write(task.path, task.format, task.sequence, fingerprint, result)
             results[i] = result
             bar.update()
             if result.error:
@@ -208,29 +250,30 @@ def run_batch(
     done = [r for r in results if r is not None]
     if len(done) != len(tasks):  # _execute yields every pending index once, unless interrupted
         raise RuntimeError(f"{len(tasks) - len(done)} sequence(s) got no result")
-    return BatchOutcome(done, computed=len(pending), resumed=resumed)
+    return BatchOutcome(done, computed=len(tasks) - resumed, resumed=resumed)
 
 
 def _execute(
     tasks: list[Task],
-    indices: list[int],
     policy: Policy,
     workers: int,
     engine: str,
     ray_address: str | None,
     plot_dir: Path | None,
     fingerprint: bool,
-) -> Iterator[tuple[int, SequenceResult, str | None]]:
-    """Yield ``(index, result, fingerprint)`` for every task as results arrive (any order)."""
+    resume_dir: Path | None,
+) -> Iterator[tuple[int, SequenceResult, str | None, bool]]:
+    """Yield ``(index, result, fingerprint, resumed)`` for every task as results arrive (any order)."""
     if not tasks:
         return
+    args = (policy, plot_dir, fingerprint, resume_dir)
     if engine == "ray":
-        yield from _execute_ray(tasks, indices, policy, workers, ray_address, plot_dir, fingerprint)
+        yield from _execute_ray(tasks, workers, ray_address, args)
     elif workers <= 1 or len(tasks) <= 1:
-        for index, task in zip(indices, tasks, strict=True):
-            yield index, *_run_task(task, policy, plot_dir, fingerprint)
+        for index, task in enumerate(tasks):
+            yield index, *_run_task(task, *args)
     else:
-        yield from _execute_pool(tasks, indices, policy, workers, plot_dir, fingerprint)
+        yield from _execute_pool(tasks, workers, args)
 
 
 # ---------------------------------------------------------------------------------------- process pool
@@ -248,27 +291,22 @@ def _watch_parent(parent: int) -> None:
 
 
 def _execute_pool(
-    tasks: list[Task],
-    indices: list[int],
-    policy: Policy,
-    workers: int,
-    plot_dir: Path | None,
-    fingerprint: bool,
-) -> Iterator[tuple[int, SequenceResult, str | None]]:
-    queue: list[tuple[int, Task, int]] = [(i, t, 1) for i, t in zip(indices, tasks, strict=True)]
+    tasks: list[Task], workers: int, args: tuple[Any, ...]
+) -> Iterator[tuple[int, SequenceResult, str | None, bool]]:
+    queue: list[tuple[int, Task, int]] = [(i, t, 1) for i, t in enumerate(tasks)]
     queue.reverse()  # pop() from the end keeps task order
     while queue:
         pool = ProcessPoolExecutor(
             max_workers=min(workers, len(queue)), initializer=_watch_parent, initargs=(os.getpid(),)
         )
-        in_flight: dict[Future[tuple[SequenceResult, str | None]], tuple[int, Task, int]] = {}
+        in_flight: dict[Future[Outcome], tuple[int, Task, int]] = {}
         broken: list[tuple[int, Task, int]] = []
         try:
             while queue or in_flight:
                 while queue and len(in_flight) < 2 * workers and not broken:
                     item = queue.pop()
                     try:
-                        in_flight[pool.submit(_run_task, item[1], policy, plot_dir, fingerprint)] = item
+                        in_flight[pool.submit(_run_task, item[1], *args)] = item
                     except BrokenProcessPool:
                         broken.append(item)
                 if not in_flight:
@@ -298,6 +336,7 @@ def _execute_pool(
                         "(out of memory, or a crash in native code)",
                     ),
                     None,
+                    False,
                 )
 
 
@@ -314,14 +353,8 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
 
 
 def _execute_ray(
-    tasks: list[Task],
-    indices: list[int],
-    policy: Policy,
-    workers: int,
-    ray_address: str | None,
-    plot_dir: Path | None,
-    fingerprint: bool,
-) -> Iterator[tuple[int, SequenceResult, str | None]]:
+    tasks: list[Task], workers: int, ray_address: str | None, args: tuple[Any, ...]
+) -> Iterator[tuple[int, SequenceResult, str | None, bool]]:
     try:
         import ray
     except ImportError as exc:
@@ -335,8 +368,8 @@ def _execute_ray(
         else:
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     remote: Callable[..., Any] = ray.remote(num_cpus=1, max_retries=_ATTEMPTS - 1)(_run_task).remote
-    policy_ref = ray.put(policy)
-    queue = list(zip(indices, tasks, strict=True))
+    policy_ref = ray.put(args[0])
+    queue = list(enumerate(tasks))
     queue.reverse()
     in_flight: dict[Any, tuple[int, Task]] = {}
     limit = 2 * max(workers, int(ray.cluster_resources().get("CPU", workers)))
@@ -344,18 +377,18 @@ def _execute_ray(
         while queue or in_flight:
             while queue and len(in_flight) < limit:
                 index, task = queue.pop()
-                in_flight[remote(task, policy_ref, plot_dir, fingerprint)] = (index, task)
+                in_flight[remote(task, policy_ref, *args[1:])] = (index, task)
             ready, _ = ray.wait(list(in_flight), num_returns=1)
             for ref in ready:
                 index, task = in_flight.pop(ref)
                 try:
-                    result, digest = ray.get(ref)
+                    result, digest, reused = ray.get(ref)
                 except ray.exceptions.RayError as exc:
                     result = SequenceResult(
                         name=task.sequence, dataroot=task.path, error=f"Ray task failed: {exc}"
                     )
-                    digest = None
-                yield index, result, digest
+                    digest, reused = None, False
+                yield index, result, digest, reused
     except BaseException:
         for ref in in_flight:
             ray.cancel(ref, force=True)

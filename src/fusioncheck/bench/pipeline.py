@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fusioncheck.errors import InputError
 from fusioncheck.loaders import open_source
 from fusioncheck.loaders.base import DataSource
 from fusioncheck.pipeline import check_sequence
@@ -141,25 +142,30 @@ def io_floor(root: Path, reads: dict[str, list[Read]]) -> float:
     return time.perf_counter() - start
 
 
-def keyframe_floor(root: Path) -> float:
+def keyframe_floor(root: Path) -> tuple[float, int]:
     """Seconds to open the dataroot, build every sequence and read every keyframe's sensor files.
 
     Every channel of every keyframe: the LiDAR sweep, the radar scans and the camera images decoded at full
-    resolution — what a tool that looks at all of a keyframe's data pays, whatever its checks.
+    resolution — what a tool that looks at all of a keyframe's data pays, whatever its checks. Also returns
+    the number of files the reader rejected (they still count with the time spent on them).
     """
     start = time.perf_counter()
     source = open_source(root)
+    rejected = 0
     for name in source.sequence_names():
         for keyframe in source.load_sequence(name).keyframes:
             for sample in keyframe.samples.values():
                 kind = sample.modality.value
-                if kind == "lidar":
-                    source.read_lidar(sample)
-                elif kind == "radar":
-                    source.read_radar(sample)
-                else:
-                    source.read_image(sample)
-    return time.perf_counter() - start
+                try:
+                    if kind == "lidar":
+                        source.read_lidar(sample)
+                    elif kind == "radar":
+                        source.read_radar(sample)
+                    else:
+                        source.read_image(sample)
+                except InputError:
+                    rejected += 1
+    return time.perf_counter() - start, rejected
 
 
 def raw_bytes_floor(reads: dict[str, list[Read]]) -> tuple[float, int]:
@@ -205,7 +211,8 @@ def run_pipeline_bench(
     sequence = open_source(root).load_sequence(next(iter(reads)))
     floor = _median(lambda: io_floor(root, reads), repeats)
     raw = statistics.median(raw_bytes_floor(reads)[0] for _ in range(repeats))
-    keyframes = _median(lambda: keyframe_floor(root), repeats)
+    keyframes = _median(lambda: keyframe_floor(root)[0], repeats)
+    rejected = keyframe_floor(root)[1]
     _, nbytes = raw_bytes_floor(reads)
     one = _median(lambda: run_once(root, policy, 1), repeats)
     two = _median(lambda: run_once(root, policy, 2), repeats)
@@ -221,6 +228,7 @@ def run_pipeline_bench(
         "checks": sorted(policy.checks),
         "files_read_by_checks": per_kind,
         "bytes_read": nbytes,
+        "keyframe_files_rejected_by_reader": rejected,
         "repeats": repeats,
         "cpu_count": os.cpu_count(),
         "seconds": {

@@ -134,7 +134,8 @@ class ResultStore:
     """
 
     def __init__(self, out_dir: Path) -> None:
-        self.folder = Path(out_dir) / SEQUENCES_DIR
+        self.out_dir = Path(out_dir)
+        self.folder = self.out_dir / SEQUENCES_DIR
 
     def path_of(self, path: str, sequence: str) -> Path:
         """Where the result of ``sequence`` of input ``path`` is stored."""
