@@ -67,8 +67,11 @@ def delete_track_ends(tables: dict[str, list], category: str, count: int) -> lis
 
 @pytest.fixture(scope="module")
 def jittered(tmp_path_factory):
+    return make_jittered(tmp_path_factory.mktemp("compare"), seed=7)
+
+
+def make_jittered(base: Path, seed: int):
     """A = the sample minus 2 pedestrian track ends; B = the sample jittered, minus 3 car track ends."""
-    base = tmp_path_factory.mktemp("compare")
     tables_a = copy_dataroot(base / "a")
     extra = delete_track_ends(tables_a, "human.pedestrian.adult", 2)
     save(base / "a", tables_a)
@@ -76,7 +79,7 @@ def jittered(tmp_path_factory):
     tables_b = copy_dataroot(base / "b")
     missing = delete_track_ends(tables_b, "vehicle.car", 3)
     cats = category_of(tables_b)
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     applied: dict[str, list[dict[str, float]]] = {c: [] for c in JITTER}
     for ann in tables_b["sample_annotation"]:
         spec = JITTER.get(cats[ann["token"]])
