@@ -33,7 +33,10 @@ def cli() -> None:
     "--format", "format_name", default="auto", show_default=True, help="Input format: auto or nuscenes."
 )
 @click.option(
-    "--policy", "policy_path", type=click.Path(path_type=str), help="TOML policy (checks and parameters)."
+    "--policy",
+    "policy_path",
+    type=click.Path(path_type=str),
+    help="TOML policy: checks, parameters and [[gate.rule]] tables (then the run is gated).",
 )
 @click.option(
     "--out", "out_dir", default="fusioncheck-out", show_default=True, type=click.Path(path_type=Path)
