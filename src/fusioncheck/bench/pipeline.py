@@ -179,19 +179,30 @@ def raw_bytes_floor(reads: dict[str, list[Read]]) -> tuple[float, int]:
     return time.perf_counter() - start, total
 
 
-def run_once(root: Path, policy: Policy, workers: int) -> float:
-    """Seconds of one in-process ``fusioncheck run`` (plan, checks, result files, report.json)."""
+def run_once(root: Path, policy: Policy, workers: int) -> tuple[float, float]:
+    """Wall and CPU seconds of one in-process ``fusioncheck run`` (plan, checks, result files, report).
+
+    CPU seconds are user + system time of this process and of the worker processes it waited for: when
+    the machine is shared, wall time with 2 workers only falls if 2 cores were free, CPU time says how much
+    work there was.
+    """
     from fusioncheck.report.builder import build_report, write_report
     from fusioncheck.report.result_store import ResultStore
     from fusioncheck.runner import _sources, plan, run_batch
 
     _sources.clear()  # a fresh run opens its inputs again
     with tempfile.TemporaryDirectory(prefix="fusioncheck-bench-") as tmp:
+        cpu0 = _cpu_seconds()
         start = time.perf_counter()
         tasks, inputs = plan([str(root)], "auto")
         outcome = run_batch(tasks, policy, workers=workers, store=ResultStore(Path(tmp)), progress=False)
         write_report(build_report(outcome.results, inputs, policy), Path(tmp))
-        return time.perf_counter() - start
+        return time.perf_counter() - start, _cpu_seconds() - cpu0
+
+
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _median(fn: Callable[[], float], repeats: int) -> float:
@@ -214,8 +225,15 @@ def run_pipeline_bench(
     keyframes = _median(lambda: keyframe_floor(root)[0], repeats)
     rejected = keyframe_floor(root)[1]
     _, nbytes = raw_bytes_floor(reads)
-    one = _median(lambda: run_once(root, policy, 1), repeats)
-    two = _median(lambda: run_once(root, policy, 2), repeats)
+    runs: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
+    for _ in range(repeats):  # interleaved, so that a change in the machine's load hits both alike
+        for workers in (1, 2):
+            runs[workers].append(run_once(root, policy, workers))
+    one = statistics.median(w for w, _ in runs[1])
+    two = statistics.median(w for w, _ in runs[2])
+    cpu_one = statistics.median(c for _, c in runs[1])
+    cpu_two = statistics.median(c for _, c in runs[2])
+    load = os.getloadavg()[0]
     per_kind: dict[str, int] = {}
     for items in reads.values():
         for r in {(r.kind, r.sample.token): r for r in items}.values():
@@ -237,7 +255,10 @@ def run_pipeline_bench(
             "keyframe_floor": keyframes,
             "run_1_worker": one,
             "run_2_workers": two,
+            "cpu_run_1_worker": cpu_one,
+            "cpu_run_2_workers": cpu_two,
         },
+        "load_average_1min": load,
         "ratios": {
             "run_1_worker_over_io_floor": one / floor,
             "run_1_worker_over_keyframe_floor": one / keyframes,
@@ -274,5 +295,9 @@ def format_pipeline_bench(result: dict[str, Any]) -> str:
         f"run(1 worker) / I/O floor = {r['run_1_worker_over_io_floor']:.2f} (target <= 2); "
         f"/ all keyframe files = {r['run_1_worker_over_keyframe_floor']:.2f}; "
         f"speed-up with 2 workers = {r['speedup_2_workers']:.2f} (target >= 1.7; {result['cpu_count']} CPUs)"
+    )
+    lines.append(
+        f"CPU seconds: 1 worker {s['cpu_run_1_worker']:.2f}, 2 workers {s['cpu_run_2_workers']:.2f}; "
+        f"machine load average {result['load_average_1min']:.1f} on {result['cpu_count']} CPUs"
     )
     return "\n".join(lines)
