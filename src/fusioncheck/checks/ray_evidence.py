@@ -58,13 +58,15 @@ def ray_evidence(
     radius = float(np.linalg.norm(half))
     if p.shape[0] == 0 or distance <= radius:
         return RayEvidence(0, 0, 0)
-    # Pre-select beams within the cone that encloses the box's bounding sphere.
-    d = p - o
-    norms = np.linalg.norm(d, axis=1)
-    cos_limit = np.sqrt(max(0.0, 1.0 - (radius / distance) ** 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cand = (d @ to_center) / (norms * distance) >= cos_limit
-    d = d[cand]
+    # Pre-select beams within the cone that encloses the box's bounding sphere: d.t / (|d| |t|) >= cos,
+    # tested squared and without forming d = p - o for every point (this runs once per box on the whole
+    # sweep; |d|^2 = |p|^2 - 2 p.o + |o|^2 loses ~1e-10 m^2 to rounding at 1 km, irrelevant for a cone
+    # that encloses the box with room to spare).
+    cos2_limit = max(0.0, 1.0 - (radius / distance) ** 2)
+    along = p @ to_center - float(o @ to_center)
+    length2 = np.einsum("ij,ij->i", p, p) - 2.0 * (p @ o) + float(o @ o)
+    cand = (along > 0.0) & (along * along >= cos2_limit * length2 * (distance * distance))
+    d = p[cand] - o
     if d.shape[0] == 0:
         return RayEvidence(0, 0, 0)
     r = np.asarray(rotation, dtype=np.float64)
