@@ -205,6 +205,10 @@ def gate(report_path: Path, policy_path: str, quiet: bool) -> None:
     result = apply_gate(report, rules)
     write_report(report, report_path.parent)
     junit = write_junit(report, report_path.parent)
+    if (report_path.parent / "index.html").is_file():  # keep an existing HTML report in step
+        from fusioncheck.report.html import write_html
+
+        write_html(report, report_path.parent)
     click.echo(format_gate(result) if not quiet else f"gate: {result.verdict}")
     if not quiet:
         click.echo(f"report: {report_path}  junit: {junit}")

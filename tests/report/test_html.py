@@ -130,6 +130,13 @@ def test_pages_are_well_formed_and_every_link_and_image_resolves(html_run):
 def test_embedded_images_make_pages_single_files(html_run, tmp_path):
     out = tmp_path / "copy"
     shutil.copytree(html_run, out)
+    # Re-gating with a policy the sample passes (warnings only) refreshes the HTML verdict too.
+    lenient = tmp_path / "lenient.toml"
+    lenient.write_text(
+        '[[gate.rule]]\nmetric = "classes.*.rates.undersized_box"\nmax = 0.1\nseverity = "warning"\n'
+    )
+    assert invoke("gate", str(out / "report.json"), "--policy", str(lenient)) == 0
+    assert '<span class="verdict pass">PASS</span>' in (out / "index.html").read_text()
     assert invoke("report", str(out), "--embed-images") == 0
     shutil.rmtree(out / "plots")
     srcs = [src for p in (out / "pages").glob("*.html") for src in parse(p).images]
