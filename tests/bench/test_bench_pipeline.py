@@ -16,7 +16,10 @@ from fusioncheck.simulate import SimConfig
 
 def test_pipeline_bench_on_small_scenes(tmp_path):
     config = replace(SimConfig.small(), duration_s=1.0, image_width=160, image_height=96, n_objects=12)
-    result = run_pipeline_bench(tmp_path / "data", scenes=2, seed=4, repeats=1, config=config)
+    result = run_pipeline_bench(
+        tmp_path / "data", scenes=2, seed=4, repeats=1, config=config, reference_work=100_000
+    )
+    assert result["machine_speedup_2_processes"] > 0
     assert result["sequences"] == 2 and result["keyframes_per_sequence"] == 2
     # box_fit reads each keyframe's reference LiDAR sweep: 2 per scene.
     assert result["files_read_by_checks"]["lidar"] == 4
