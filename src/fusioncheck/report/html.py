@@ -221,7 +221,8 @@ def sequence_page(report: dict[str, Any], seq: dict[str, Any], out_dir: Path, em
             f"<figcaption>{_e(path.name)}</figcaption></figure>"
         )
     if not shown:
-        parts.append('<p class="muted">No plots (run with --plots to draw them).</p>')
+        why = "the checks drew none here" if (out_dir / "plots").is_dir() else "run with --plots to draw them"
+        parts.append(f'<p class="muted">No plots ({why}).</p>')
     findings = [f for f in report.get("findings", []) if f["sequence"] == seq["name"]]
     crops = []
     for f in sorted(findings, key=lambda f: -f["score"]):
