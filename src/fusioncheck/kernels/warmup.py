@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from fusioncheck.geometry import camera
+from fusioncheck.geometry import box_iou, camera
 from fusioncheck.kernels import edge_score, ground_scan, points_in_boxes, scan_lines
 
 #: The warm-up callables, one per kernel module: each compiles (or loads from the cache) its kernels.
@@ -22,6 +22,7 @@ WARM_UPS: tuple[Callable[[], None], ...] = (
     camera.warm_up,
     edge_score.warm_up,
     scan_lines.warm_up,
+    box_iou.warm_up,
 )
 
 
