@@ -37,20 +37,39 @@ from fusioncheck.simulate.simulation import simulate
 CHECKS = ("unlabeled_object", "radar_velocity_mismatch", "radar_unlabeled_object", "empty_box")
 
 
-def run_log(root: Path) -> tuple[list[Finding], int, dict[str, Any]]:
-    """All findings of every sequence of ``root``, the number of boxes, and faults.json."""
+def run_log(root: Path) -> tuple[list[Finding], int, dict[str, Any], dict[str, Any]]:
+    """Findings of every sequence of ``root``, the number of boxes, faults.json, and side facts.
+
+    Side facts: ``support`` (annotation token -> radar_support row), ``origin`` (keyframe timestamp ->
+    LiDAR x-y in the global frame), ``statistics`` (per sequence).
+    """
     source = NuScenesSource(str(root))
     policy = Policy.default()
     findings: list[Finding] = []
     boxes = 0
+    side: dict[str, Any] = {"support": {}, "origin": {}, "statistics": []}
     for name in source.sequence_names():
         result = check_sequence(source, name, policy)
         if result.error:
             raise RuntimeError(result.error)
         findings.extend(result.findings)
         boxes += result.annotations
+        side["support"].update({r["annotation"]: r for r in result.sections.get("radar_support", [])})
+        side["statistics"].append(result.statistics)
+        sequence = source.load_sequence(name)
+        for kf in sequence.keyframes:
+            sample = kf.samples["LIDAR_TOP"]
+            sensor = sequence.sensors["LIDAR_TOP"]
+            side["origin"][kf.timestamp_us] = sample.global_from_ego.compose(
+                sensor.ego_from_sensor
+            ).translation[:2]
     faults = json.loads((root / "faults.json").read_text())
-    return findings, boxes, faults
+    for d in faults["deleted"]:
+        d["moving"] = bool(np.linalg.norm(d["velocity_mps"][:2]) > 0.5)
+        d["range_m"] = float(
+            np.hypot(*(np.asarray(d["true_center_m"][:2]) - side["origin"][d["timestamp_us"]]))
+        )
+    return findings, boxes, faults, side
 
 
 def on_box(f: Finding, record: dict[str, Any], margin_m: float = 0.5) -> bool:
@@ -72,7 +91,16 @@ def score_deleted(findings: list[Finding], faults: dict[str, Any]) -> dict[str, 
     hit = [any(on_box(f, d) for f in found) for d in deleted]
     true = [any(on_box(f, d) for d in deleted) for f in found]
     eligible = [h for h, d in zip(hit, deleted, strict=True) if d["num_lidar_pts"] >= 20]
+    groups: dict[str, list[int]] = {}
+    for h, d in zip(hit, deleted, strict=True):
+        if d["num_lidar_pts"] < 20:
+            continue
+        key = f"{'moving' if d['moving'] else 'static'}_{'near' if d['range_m'] < 25 else 'far'}"
+        groups.setdefault(key, [0, 0])
+        groups[key][0] += int(h)
+        groups[key][1] += 1
     return {
+        "groups_20pts": groups,
         "deleted": len(deleted),
         "deleted_20pts": len(eligible),
         "found_20pts": int(sum(eligible)),
@@ -86,18 +114,31 @@ def score_deleted(findings: list[Finding], faults: dict[str, Any]) -> dict[str, 
     }
 
 
-def score_radar(findings: list[Finding], faults: dict[str, Any]) -> dict[str, Any]:
+def score_radar(findings: list[Finding], faults: dict[str, Any], support: dict[str, Any]) -> dict[str, Any]:
     """Recall of ``radar_velocity_mismatch`` on radar-faulted moving boxes, ``radar_unlabeled_object``
-    on deleted moving boxes seen by the radar."""
+    on moving objects whose whole track was deleted and that the radar saw at that keyframe.
+
+    A faulted box counts as *seen* when the radar associated >= 3 returns from >= 2 scans with it (the
+    check's own evaluability rule); recall is given over seen boxes and over all faulted moving boxes.
+    """
     mismatch = {f.annotation for f in findings if f.check == "radar_velocity_mismatch" and f.score >= 0.5}
     faulted = [r for r in faults.get("radar_faults", []) if r.get("moving")]
+    seen = [
+        r for r in faulted
+        if support.get(r["annotation_token"], {}).get("returns", 0) >= 3
+        and support.get(r["annotation_token"], {}).get("scans", 0) >= 2
+    ]  # fmt: skip
     radar_only = [f for f in findings if f.check == "radar_unlabeled_object" and f.score >= 0.5]
-    moving_deleted = [d for d in faults["deleted"] if d.get("moving") and d.get("num_radar_pts", 0) >= 1]
+    moving_deleted = [
+        d for d in faults["deleted"] if d["moving"] and d["num_radar_pts"] >= 1 and not d["instance_kept"]
+    ]
     hit = [any(_near(f, d, 2.5) for f in radar_only) for d in moving_deleted]
     true_radar_only = [any(_near(f, d, 2.5) for d in faults["deleted"]) for f in radar_only]
     return {
         "radar_faulted_moving": len(faulted),
         "radar_faults_found": sum(r["annotation_token"] in mismatch for r in faulted),
+        "radar_faulted_seen": len(seen),
+        "radar_faults_seen_found": sum(r["annotation_token"] in mismatch for r in seen),
         "mismatch_findings": len(mismatch),
         "mismatch_true": sum(1 for r in faults.get("radar_faults", []) if r["annotation_token"] in mismatch),
         "moving_deleted_with_radar": len(moving_deleted),
@@ -140,12 +181,14 @@ def main() -> None:
             for kind, spec in specs.items():
                 root = Path(tmp) / f"{kind}-{seed}"
                 simulate(root, 1, seed, spec, config)
-                findings, boxes, faults = run_log(root)
+                findings, boxes, faults, side = run_log(root)
                 row: dict[str, Any] = {"seed": seed, "kind": kind, "boxes": boxes}
+                radar_stats = [s.get("radar_agreement", {}) for s in side["statistics"]]
+                row["radar_association_rate"] = [s.get("association_rate") for s in radar_stats]
                 row["per_check"] = {c: sum(f.check == c and f.score >= 0.5 for f in findings) for c in CHECKS}
                 if kind != "clean":
                     row |= score_deleted(findings, faults)
-                    row |= score_radar(findings, faults)
+                    row |= score_radar(findings, faults, side["support"])
                 rows.append(row)
                 print(json.dumps({k: v for k, v in row.items() if k != "missed"}), flush=True)
     faulty = [r for r in rows if r["kind"] != "clean"]
@@ -157,8 +200,16 @@ def main() -> None:
         / max(1, sum(r["deleted_20pts"] for r in faulty)),
         "unlabeled_precision": sum(r["true_findings"] for r in faulty)
         / max(1, sum(r["findings"] for r in faulty)),
-        "radar_fault_recall": sum(r["radar_faults_found"] for r in faulty)
+        "radar_fault_recall_all_moving": sum(r["radar_faults_found"] for r in faulty)
         / max(1, sum(r["radar_faulted_moving"] for r in faulty)),
+        "radar_fault_recall_seen": sum(r["radar_faults_seen_found"] for r in faulty)
+        / max(1, sum(r["radar_faulted_seen"] for r in faulty)),
+        "radar_mismatch_precision": sum(r["mismatch_true"] for r in faulty)
+        / max(1, sum(r["mismatch_findings"] for r in faulty)),
+        "unlabeled_groups_20pts": {
+            g: [sum(r["groups_20pts"].get(g, [0, 0])[i] for r in faulty) for i in (0, 1)]
+            for g in ("moving_near", "moving_far", "static_near", "static_far")
+        },
         "radar_only_recall": sum(r["radar_only_found"] for r in faulty)
         / max(1, sum(r["moving_deleted_with_radar"] for r in faulty)),
         "radar_only_precision": sum(r["radar_only_true"] for r in faulty)

@@ -13,3 +13,10 @@ def test_shipped_default_policy_matches_missing_boxes_defaults():
 
     policy = Policy.load(REPO_ROOT / "calib" / "default_policy.toml")
     assert dict(policy.checks["missing_boxes"]) == MissingBoxCheck.defaults
+
+
+def test_shipped_default_policy_matches_radar_agreement_defaults():
+    from fusioncheck.checks.radar_agreement import RadarAgreementCheck
+
+    policy = Policy.load(REPO_ROOT / "calib" / "default_policy.toml")
+    assert dict(policy.checks["radar_agreement"]) == RadarAgreementCheck.defaults

@@ -139,26 +139,13 @@ def cluster_points(
     ``origin_m`` is the sensor position; ``global_from_ego`` ``(4, 4)`` places the centroids in the global
     frame (identity when ``None``).
     """
-    sizes = boxes.sizes_m
-    inflated = BoxArrays(boxes.centers_m, sizes + 2 * params.noise_m, boxes.rotations)
-    margins = np.clip(params.shell_fraction * sizes, params.shell_min_m, params.shell_max_m)
-    hits = points_in_boxes(points, inflated, margins)
-    ground = GroundModel.fit(points, hits.point_box < 0, origin_m)
-    height = points[:, 2] - ground.height_at(points[:, :2])
-    r = np.hypot(points[:, 0] - origin_m[0], points[:, 1] - origin_m[1])
-    obstacle = (
-        np.isfinite(height)
-        & (height >= params.ground_clearance_m)
-        & (r >= params.min_range_m)
-        & (r <= params.max_range_m)
-    )
-    free = obstacle & (hits.point_box < 0) & (hits.point_shell_box < 0)
-    column_top = _column_tops(points, height, free, params.cell_m, params.overhang_gap_m)
-    low = free & np.isfinite(column_top) & (height <= params.max_height_m)
-    labels, n_free = grid_clusters(points, low, params.cell_m)
+    split = split_sweep(points, origin_m, boxes, params)
+    ground, obstacle, column_top = split.ground, split.obstacle, split.column_top_m
+    hits_point_box = split.point_box
+    labels, n_free = grid_clusters(points, split.clustered, params.cell_m)
     # Each box's own obstacle points are one labelled cluster, numbered after the free clusters.
-    in_box = obstacle & (hits.point_box >= 0)
-    labels = np.where(in_box, n_free + hits.point_box, labels).astype(np.int32)
+    in_box = obstacle & (hits_point_box >= 0)
+    labels = np.where(in_box, n_free + hits_point_box, labels).astype(np.int32)
     n_all = n_free + len(boxes)
     feats = cluster_features(points, labels, n_all)
     ground_at = ground.height_at(feats[:, 1:3])
@@ -197,6 +184,52 @@ def cluster_points(
         points_ego=points[obstacle_idx],
         point_cluster=remap[np.where(labels[obstacle_idx] >= 0, labels[obstacle_idx], n_all)],
     )
+
+
+@dataclass(frozen=True)
+class SweepSplit:
+    """One sweep's points split for clustering (all ``(N,)``, ego frame).
+
+    Attributes:
+        ground: the local ground model.
+        height_m: height above the local ground, metres (NaN beyond the ground grid).
+        obstacle: not ground, within the range limits.
+        point_box: index of the (noise-inflated) box holding the point, -1 for none.
+        column_top_m: top of the point's grid column below its first overhang gap (NaN: not free or above
+            the gap).
+        clustered: the free points that link cells into clusters (outside every box and spill shell, not
+            overhang, at most ``max_height_m`` above the ground).
+    """
+
+    ground: GroundModel
+    height_m: FloatArray
+    obstacle: np.ndarray
+    point_box: np.ndarray
+    column_top_m: FloatArray
+    clustered: np.ndarray
+
+
+def split_sweep(
+    points: FloatArray, origin_m: FloatArray, boxes: BoxArrays, params: ClusterParameters
+) -> SweepSplit:
+    """Remove the ground and split ``points`` ``(N, 3)`` (ego frame, z up) into labelled and free points."""
+    sizes = boxes.sizes_m
+    inflated = BoxArrays(boxes.centers_m, sizes + 2 * params.noise_m, boxes.rotations)
+    margins = np.clip(params.shell_fraction * sizes, params.shell_min_m, params.shell_max_m)
+    hits = points_in_boxes(points, inflated, margins)
+    ground = GroundModel.fit(points, hits.point_box < 0, origin_m)
+    height = points[:, 2] - ground.height_at(points[:, :2])
+    r = np.hypot(points[:, 0] - origin_m[0], points[:, 1] - origin_m[1])
+    obstacle = (
+        np.isfinite(height)
+        & (height >= params.ground_clearance_m)
+        & (r >= params.min_range_m)
+        & (r <= params.max_range_m)
+    )
+    free = obstacle & (hits.point_box < 0) & (hits.point_shell_box < 0)
+    column_top = _column_tops(points, height, free, params.cell_m, params.overhang_gap_m)
+    low = free & np.isfinite(column_top) & (height <= params.max_height_m)
+    return SweepSplit(ground, height, obstacle, hits.point_box, column_top, low)
 
 
 def _column_tops(

@@ -6,7 +6,8 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
       "shrink": {"vehicle.car": {"length": -0.15, "width": -0.05}, "human.pedestrian.adult": {"height": 0.1}},
       "delete": {"fraction": 0.1, "unit": "box"},
       "ghost": 3,
-      "label_time_offset_ms": 50
+      "label_time_offset_ms": 50,
+      "radar": {"fraction": 0.3}
     }
 
 - ``shrink``: nuScenes category -> axis (``length``, ``width``, ``height``) -> relative size change
@@ -22,6 +23,13 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
   lists the ghosts actually added).
 - ``label_time_offset_ms``: every box is drawn where its object was at ``timestamp + offset`` (the
   DESIGN.md sign convention: +50 means the boxes show the world 50 ms after their stamp).
+
+- ``radar``: radar faults on moving objects, per scene: ``{"fraction": f}`` (0..1) of the objects that
+  move during the scene or ``{"count": n}``. The chosen objects alternate between two kinds:
+  ``heading_flipped`` (every radar return of the object carries the Doppler of the object driving the
+  opposite way) and ``velocity_zeroed`` (its returns show no motion, as for a parked object). The
+  labels are untouched: labelled motion and radar disagree, which is what ``radar_velocity_mismatch``
+  must find. Default: none.
 
 Unknown keys at any level raise :class:`~fusioncheck.errors.PolicyError` naming the key.
 """
@@ -39,7 +47,10 @@ from fusioncheck.errors import PolicyError
 from fusioncheck.simulate.taxonomy import CATEGORY_NAMES
 
 AXES: tuple[str, ...] = ("length", "width", "height")
-_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms")
+_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms", "radar")
+_RADAR_KEYS = ("fraction", "count")
+#: Kinds of radar fault, assigned in turn to the chosen objects.
+RADAR_FAULT_KINDS: tuple[str, ...] = ("heading_flipped", "velocity_zeroed")
 _DELETE_KEYS = ("fraction", "count", "unit")
 _DELETE_UNITS = ("box", "track")
 
@@ -65,6 +76,24 @@ class DeleteSpec:
 
 
 @dataclass(frozen=True)
+class RadarFaultSpec:
+    """Moving objects whose radar Doppler is faulted, per scene: a ``fraction`` of them or a ``count``.
+
+    Attributes:
+        fraction: 0..1 of the objects that move during the scene.
+        count: number of such objects (used when ``fraction`` is 0).
+    """
+
+    fraction: float = 0.0
+    count: int = 0
+
+    @property
+    def active(self) -> bool:
+        """True when any object is faulted."""
+        return self.fraction > 0.0 or self.count > 0
+
+
+@dataclass(frozen=True)
 class FaultSpec:
     """Label faults to inject (see the module docstring for the JSON format).
 
@@ -73,12 +102,14 @@ class FaultSpec:
         delete: boxes to delete.
         ghost: ghost boxes to add per scene.
         label_time_offset_ms: time offset of every label, milliseconds.
+        radar: moving objects whose radar returns carry a wrong Doppler.
     """
 
     shrink: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     delete: DeleteSpec = field(default_factory=DeleteSpec)
     ghost: int = 0
     label_time_offset_ms: float = 0.0
+    radar: RadarFaultSpec = field(default_factory=RadarFaultSpec)
 
     def __post_init__(self) -> None:
         _validate_shrink(self.shrink, "shrink")
@@ -90,6 +121,13 @@ class FaultSpec:
             raise PolicyError("delete: give either 'fraction' or 'count', not both")
         if self.delete.unit not in _DELETE_UNITS:
             raise PolicyError(f"delete.unit must be one of {list(_DELETE_UNITS)}, got {self.delete.unit!r}")
+        if not (0.0 <= self.radar.fraction <= 1.0) or self.radar.count < 0:
+            raise PolicyError(
+                "radar: fraction must lie in 0..1 and count be >= 0, "
+                f"got {self.radar.fraction}, {self.radar.count}"
+            )
+        if self.radar.fraction > 0 and self.radar.count > 0:
+            raise PolicyError("radar: give either 'fraction' or 'count', not both")
         if self.ghost < 0:
             raise PolicyError(f"ghost must be >= 0, got {self.ghost}")
         if not math.isfinite(self.label_time_offset_ms) or abs(self.label_time_offset_ms) > 10_000:
@@ -105,6 +143,7 @@ class FaultSpec:
             and not self.delete.active
             and self.ghost == 0
             and self.label_time_offset_ms == 0.0
+            and not self.radar.active
         )
 
     def shrink_factors(self, category: str) -> tuple[float, float, float]:
@@ -119,12 +158,16 @@ class FaultSpec:
             delete["count"] = self.delete.count
         else:
             delete["fraction"] = self.delete.fraction
-        return {
+        out: dict[str, Any] = {
             "shrink": {c: {a: float(v) for a, v in axes.items()} for c, axes in sorted(self.shrink.items())},
             "delete": delete,
             "ghost": self.ghost,
             "label_time_offset_ms": float(self.label_time_offset_ms),
         }
+        if self.radar.active:  # only then: fault records of runs without radar faults stay unchanged
+            r = self.radar
+            out["radar"] = {"count": r.count} if r.count else {"fraction": r.fraction}
+        return out
 
     @staticmethod
     def from_dict(data: object, source: str = "fault spec") -> FaultSpec:
@@ -160,8 +203,16 @@ class FaultSpec:
             ghost_raw = ghost_raw.get("count", 0)
         ghost = _integer(ghost_raw, source, "ghost")
         offset = _number(data.get("label_time_offset_ms", 0.0), source, "label_time_offset_ms")
+        radar_raw = data.get("radar", {})
+        if not isinstance(radar_raw, Mapping):
+            raise PolicyError(f"{source}: 'radar' must be an object like {{\"fraction\": 0.3}}")
+        _reject_unknown(radar_raw, _RADAR_KEYS, source, "radar")
+        radar = RadarFaultSpec(
+            fraction=_number(radar_raw.get("fraction", 0.0), source, "radar.fraction"),
+            count=_integer(radar_raw.get("count", 0), source, "radar.count"),
+        )
         try:
-            return FaultSpec(shrink, delete, ghost, offset)
+            return FaultSpec(shrink, delete, ghost, offset, radar)
         except PolicyError as exc:
             raise PolicyError(f"{source}: {exc}") from None
 
