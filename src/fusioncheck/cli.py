@@ -100,7 +100,7 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["kernels"]), default="kernels")
+@click.argument("what", type=click.Choice(["kernels", "discovery"]), default="kernels")
 @click.option("--repeats", default=20, show_default=True, type=click.IntRange(1))
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON."
@@ -109,8 +109,14 @@ def bench(what: str, repeats: int, json_path: Path | None) -> None:
     """Measure fusioncheck side by side with what users would otherwise run (medians, ratios)."""
     from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
 
-    result = run_points_in_boxes_bench(repeats=repeats)
-    click.echo(format_points_in_boxes_bench(result))
+    if what == "discovery":
+        from fusioncheck.bench.discovery import format_discovery_bench, run_discovery_bench
+
+        result = run_discovery_bench(repeats=repeats)
+        click.echo(format_discovery_bench(result))
+    else:
+        result = run_points_in_boxes_bench(repeats=repeats)
+        click.echo(format_points_in_boxes_bench(result))
     if json_path:
         json_path.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
 

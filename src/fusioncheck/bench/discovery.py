@@ -26,7 +26,7 @@ import numpy as np
 
 from fusioncheck.bench.points_in_boxes import DevkitBox, devkit_points_in_box
 from fusioncheck.bench.synthetic import make_frame
-from fusioncheck.checks.box_motion import boxes_at
+from fusioncheck.checks.box_motion import TrackTable
 from fusioncheck.checks.lidar_clusters import ClusterParameters, cluster_points, split_sweep
 from fusioncheck.checks.radar_returns import to_global
 from fusioncheck.checks.radar_support import associate
@@ -108,6 +108,7 @@ def _radar_bench(repeats: int) -> dict[str, Any]:
         source = NuScenesSource(root)
         sequence = source.load_sequence(source.sequence_names()[0])
         tracks = sequence.tracks
+        table = TrackTable(tracks)
         scans = [
             source.read_radar(s)
             for ch in sequence.channels(Modality.RADAR)
@@ -120,7 +121,7 @@ def _radar_bench(repeats: int) -> dict[str, Any]:
             n = 0
             for scan in scans:
                 returns = to_global(scan, sensors[scan.sample.channel])
-                at = boxes_at(tracks, scan.sample.timestamp_us)
+                at = table.at(scan.sample.timestamp_us)
                 n += int(np.count_nonzero(associate(returns, at, 0.5, 0.01).box >= 0))
             return n
 
@@ -130,7 +131,7 @@ def _radar_bench(repeats: int) -> dict[str, Any]:
             n = 0
             for scan in scans:
                 returns = to_global(scan, sensors[scan.sample.channel])
-                at = boxes_at(tracks, scan.sample.timestamp_us)
+                at = table.at(scan.sample.timestamp_us)
                 pts = returns.positions_m.T
                 b = at.boxes
                 grow = 0.5 + 0.01 * np.hypot(*(b.centers_m[:, :2] - returns.origin_m[:2]).T)

@@ -47,7 +47,9 @@ class ClusterParameters:
             canopy or a sign does not join the objects beneath it); taller structures keep their true
             top as a feature.
         overhang_gap_m: in each grid column, points above the first vertical gap of this size are an
-            overhang (canopy, sign, bridge) and belong to no cluster.
+            overhang (canopy, sign, bridge) and belong to no cluster ...
+        vertical_step_deg: ... a gap that must also exceed 1.5 times the LiDAR's vertical beam spacing at
+            the column's range (far away, neighbouring beams are more than a metre apart on a wall).
     """
 
     cell_m: float = 0.3
@@ -57,10 +59,11 @@ class ClusterParameters:
     shell_max_m: float = 0.8
     ground_clearance_m: float = 0.25
     min_range_m: float = 3.0
-    max_range_m: float = 50.0
-    min_points: int = 5
+    max_range_m: float = 80.0
+    min_points: int = 8
     max_height_m: float = 3.5
     overhang_gap_m: float = 1.0
+    vertical_step_deg: float = 1.4
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,8 @@ def cluster_points(
     in_box = obstacle & (hits_point_box >= 0)
     labels = np.where(in_box, n_free + hits_point_box, labels).astype(np.int32)
     n_all = n_free + len(boxes)
-    feats = cluster_features(points, labels, n_all)
+    member = np.flatnonzero(labels >= 0)
+    feats = cluster_features(points[member], labels[member], n_all)
     ground_at = ground.height_at(feats[:, 1:3])
     ground_at = np.where(np.isfinite(ground_at), ground_at, 0.0)
     # A free cluster's top is the top of its columns (a pole or wall rising above max_height_m keeps it).
@@ -227,19 +231,21 @@ def split_sweep(
         & (r <= params.max_range_m)
     )
     free = obstacle & (hits.point_box < 0) & (hits.point_shell_box < 0)
-    column_top = _column_tops(points, height, free, params.cell_m, params.overhang_gap_m)
+    gap = np.maximum(params.overhang_gap_m, 1.5 * r * np.tan(np.radians(params.vertical_step_deg)))
+    column_top = _column_tops(points, height, free, params.cell_m, gap)
     low = free & np.isfinite(column_top) & (height <= params.max_height_m)
     return SweepSplit(ground, height, obstacle, hits.point_box, column_top, low)
 
 
 def _column_tops(
-    points: FloatArray, height: FloatArray, mask: np.ndarray, cell_m: float, gap_m: float
+    points: FloatArray, height: FloatArray, mask: np.ndarray, cell_m: float, gap_m: FloatArray
 ) -> FloatArray:
     """``(N,)`` height of the top of each masked point's grid column below the first vertical gap.
 
-    Points of a column are sorted by height above ground; the first gap larger than ``gap_m`` ends the
-    column (what lies above is an overhang). Points above that gap, and unmasked points, get NaN; the
-    others get the height of the highest point below the gap, metres above the ground.
+    Points of a column are sorted by height above ground; the first gap larger than ``gap_m`` (``(N,)``,
+    metres, taken at the upper point of the gap) ends the column (what lies above is an overhang).
+    Points above that gap, and unmasked points, get NaN; the others get the height of the highest point
+    below the gap, metres above the ground.
     """
     out = np.full(points.shape[0], np.nan)
     idx = np.flatnonzero(mask)
@@ -254,7 +260,7 @@ def _column_tops(
     new_cell = np.ones(idx.size, dtype=bool)
     new_cell[1:] = k_s[1:] != k_s[:-1]
     gap = np.zeros(idx.size, dtype=bool)
-    gap[1:] = ~new_cell[1:] & (np.diff(h_s) > gap_m)
+    gap[1:] = ~new_cell[1:] & (np.diff(h_s) > gap_m[idx][order][1:])
     cell_id = np.cumsum(new_cell) - 1
     gaps_so_far = np.cumsum(gap)
     start_gaps = gaps_so_far[np.flatnonzero(new_cell)]

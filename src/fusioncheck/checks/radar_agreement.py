@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fusioncheck.checks.base import Check, CheckOutput, Finding, Severity, register
-from fusioncheck.checks.box_motion import boxes_at
+from fusioncheck.checks.box_motion import TrackTable
 from fusioncheck.checks.radar_returns import GlobalReturns, to_global
 from fusioncheck.checks.radar_support import associate
 from fusioncheck.context import SequenceContext
@@ -116,7 +116,7 @@ class RadarAgreementCheck(Check):
         if not sequence.keyframes:
             return out
         p = self.parameters
-        tracks = sequence.tracks
+        table = TrackTable(sequence.tracks)
         key_us = np.array([kf.timestamp_us for kf in sequence.keyframes], dtype=np.int64)
         by_instance = [{b.instance: b for b in kf.annotations} for kf in sequence.keyframes]
         support: dict[str, _Support] = {}
@@ -135,7 +135,7 @@ class RadarAgreementCheck(Check):
             returns = to_global(
                 context.source.read_radar(sample), sequence.sensors[sample.channel], p["moving_mps"]
             )
-            at = boxes_at(tracks, sample.timestamp_us, p["max_extrapolation_s"])
+            at = table.at(sample.timestamp_us, p["max_extrapolation_s"])
             assoc = associate(returns, at, p["gate_m"], p["gate_per_m"])
             totals["returns_read"] += returns.read
             totals["returns_kept"] += len(returns)
