@@ -151,3 +151,19 @@ def test_real_aimotive_radar_association(realdata: Path) -> None:
     assert stats["moving_association_rate"] >= 0.7
     assert stats["boxes_with_support"] >= 60
     assert not [f for f in out.findings if f.check == "radar_velocity_mismatch"]
+
+
+def test_bev_plots_are_written_per_sequence(radar_fault_log: Path, tmp_path: Path) -> None:
+    from fusioncheck.pipeline import check_sequence
+    from fusioncheck.policy import Policy
+
+    source = NuScenesSource(radar_fault_log)
+    name = source.sequence_names()[0]
+    policy = Policy({"missing_boxes": {}, "radar_agreement": {}})
+    result = check_sequence(source, name, policy, plot_dir=tmp_path)
+    names = sorted(Path(p).name for p in result.plots)
+    assert len(names) == 2
+    assert names[0].startswith("bev_missing_boxes_kf") and names[1].startswith("bev_radar_kf")
+    for p in result.plots:
+        data = Path(p).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000

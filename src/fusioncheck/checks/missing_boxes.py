@@ -28,6 +28,7 @@ walls, vegetation, fragments of buildings), is learnt from the log itself:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -62,9 +63,15 @@ class MissingBoxCheck(Check):
         "min_persistence": 1,
     }
 
+    def __init__(self, **parameters: Any) -> None:
+        super().__init__(**parameters)
+        #: The clusters of the last run, kept for :meth:`plot`.
+        self.sweeps: list[SweepClusters] = []
+
     def run(self, context: SequenceContext) -> CheckOutput:
         """Cluster every keyframe, learn object shapes from the labelled clusters, report the rest."""
         out = CheckOutput()
+        self.sweeps = []
         p = self.parameters
         lidar = context.reference_lidar
         sequence = context.sequence
@@ -90,6 +97,23 @@ class MissingBoxCheck(Check):
         out.findings.extend(findings)
         out.statistics.update(stats)
         return out
+
+    def plot(self, context: SequenceContext, output: CheckOutput, out_dir: Path) -> list[Path]:
+        """Bird's-eye view of the keyframe with the most findings, unlabelled clusters drawn dark."""
+        from fusioncheck.plots.bev import busiest_keyframe, draw_bev, keyframe_scene
+
+        if not context.sequence.keyframes:
+            return []
+        k = busiest_keyframe(context, output.findings)
+        highlight = np.zeros((0, 2))
+        for s in self.sweeps:
+            if s.keyframe_index == k:
+                keyframe = context.sequence.keyframes[k]
+                global_from_ego = keyframe.samples[s.sensor].global_from_ego
+                free_points = s.points_ego[(s.point_cluster >= 0) & s.free[np.maximum(s.point_cluster, 0)]]
+                highlight = global_from_ego.transform_points(free_points)[:, :2]
+        scene = keyframe_scene(context, k, output.findings, highlight)
+        return [draw_bev(scene, out_dir / f"bev_missing_boxes_kf{k:03d}.png")]
 
     # -- decision ----------------------------------------------------------------------------------
 

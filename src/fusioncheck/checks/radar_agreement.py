@@ -31,6 +31,7 @@ Per-box support goes to the report table ``sequences[].radar_support[]``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -184,6 +185,16 @@ class RadarAgreementCheck(Check):
             }
         )
         return out
+
+    def plot(self, context: SequenceContext, output: CheckOutput, out_dir: Path) -> list[Path]:
+        """Bird's-eye view of the keyframe with the most radar findings, radar velocities as arrows."""
+        from fusioncheck.plots.bev import busiest_keyframe, draw_bev, keyframe_scene
+
+        if not context.sequence.keyframes or not context.sequence.channels(Modality.RADAR):
+            return []
+        k = busiest_keyframe(context, output.findings)
+        scene = keyframe_scene(context, k, output.findings)
+        return [draw_bev(scene, out_dir / f"bev_radar_kf{k:03d}.png")]
 
     # -- Doppler -----------------------------------------------------------------------------------
 
