@@ -21,6 +21,8 @@ points inside other boxes never count as shell. Then, per box:
     beams passed *through* the box's core (free space), which an occluded object would not allow. The
     expected count follows ``k_class * A / r²`` (A = the box's cross-section seen from the sensor, r its
     range); ``k_class`` is learnt from the sequence's own boxes as a median, so it adapts to the sensor.
+    When the sequence has radar, the radar votes too (:mod:`fusioncheck.checks.radar_evidence`): returns
+    inside the box speak for an object, no return where the class usually has some speaks for a ghost.
 
 Scores are 0..1; a box is flagged when its score reaches 0.5. Each finding carries the measured values.
 """
@@ -112,6 +114,7 @@ class BoxFitCheck(Check):
         "empty_min_through": 2,
         "empty_min_visible": 0.2,
         "max_range_m": 60.0,
+        "radar_evidence": True,
         "radar_window_s": 0.25,
         "radar_clutter_p": 0.05,
     }
@@ -335,7 +338,7 @@ class BoxFitCheck(Check):
         """Radar returns of the keyframes that hold a box LiDAR finds (almost) empty, and the class means."""
         p = self.parameters
         empty = [m for m in measures if m.object_points <= p["empty_max_points"]]
-        if not empty:
+        if not empty or not p["radar_evidence"]:
             return
         keyframes = sorted({m.keyframe_index for m in empty})
         support = keyframe_radar_support(context, keyframes, p["radar_window_s"])

@@ -18,9 +18,10 @@ walls, vegetation, fragments of buildings), is learnt from the log itself:
    frame, any keyframe) are left out of the background set, so a wholly unlabelled object does not make
    itself look like background.
 3. **Persistence.** An object is seen again in nearby keyframes (within ``window`` keyframes): static in
-   the global frame (a cluster, free or labelled, within ``gate_m``), moving smoothly (free clusters one
-   keyframe before and after whose midpoint lies within ``gate_m``), or as a labelled track whose box,
-   moved along its velocity to the candidate's time, lies within ``gate_m`` (a box missing from a track).
+   the global frame (a free cluster of a similar shape within ``gate_m``), moving smoothly (free clusters
+   of a similar shape one keyframe before and after whose midpoint lies within ``gate_m``), or as a
+   labelled track whose box, moved along its velocity to the candidate's time, lies within ``gate_m`` of
+   the candidate (a box missing from a track).
    Candidates seen in fewer than ``min_persistence`` other keyframes score below 0.5.
 
 ``score = shape_score * (0.6 + 0.4 * min(1, persistence / 2))``; findings from 0.5 on.
@@ -178,7 +179,8 @@ class MissingBoxCheck(Check):
                 shape_score, nearest = _shape_score(
                     feature, shape_l, class_arr, background, scale, p["neighbors"]
                 )
-                persistence = self._persistence(s, row, sweeps, pos_u, frame_u, track_motion)
+                alike = _alike(shape_u, feature)
+                persistence = self._persistence(s, row, sweeps, pos_u, frame_u, alike, track_motion)
                 score = shape_score * (0.6 + 0.4 * min(1.0, persistence / 2.0))
                 if persistence < p["min_persistence"]:
                     score = min(score, 0.49)
@@ -196,6 +198,7 @@ class MissingBoxCheck(Check):
         sweeps: list[SweepClusters],
         pos_u: FloatArray,
         frame_u: np.ndarray,
+        alike: np.ndarray,
         track_motion: dict[int, tuple[FloatArray, FloatArray, FloatArray, FloatArray]],
     ) -> int:
         """Other keyframes (within the window) in which the object is seen again (see the module doc)."""
@@ -207,7 +210,7 @@ class MissingBoxCheck(Check):
         for j in range(k - p["window"], k + p["window"] + 1):
             if j == k:
                 continue
-            near_free = (frame_u == j) & (np.hypot(*(pos_u[:, :2] - pos).T) <= gate)
+            near_free = alike & (frame_u == j) & (np.hypot(*(pos_u[:, :2] - pos).T) <= gate)
             if near_free.any():
                 seen.add(j)
                 continue
@@ -222,8 +225,8 @@ class MissingBoxCheck(Check):
                 if np.any((along <= half_lw[:, 0] + gate) & (across <= half_lw[:, 1] + gate)):
                     seen.add(j)
         # Moving smoothly: free clusters one keyframe before and one after, centred on the candidate.
-        before = pos_u[frame_u == k - 1, :2]
-        after = pos_u[frame_u == k + 1, :2]
+        before = pos_u[alike & (frame_u == k - 1), :2]
+        after = pos_u[alike & (frame_u == k + 1), :2]
         if before.size and after.size and not ({k - 1, k + 1} <= seen):
             dt = 1e-6 * (_timestamp(sweeps, k + 1) - _timestamp(sweeps, k - 1))
             mid = 0.5 * (before[:, None, :] + after[None, :, :])
@@ -272,6 +275,20 @@ class MissingBoxCheck(Check):
                 "nearest_class": nearest,
             },
         )
+
+
+def _alike(shapes: FloatArray, feature: FloatArray) -> np.ndarray:
+    """``(K,)`` True for clusters whose shape could be the same object seen again (extents and top).
+
+    The view changes between keyframes, so extents may differ by 30 % (at least 1 m along, 0.7 m across);
+    the top by 0.5 m.
+    """
+    d = np.abs(shapes - feature)
+    return np.asarray(
+        (d[:, 0] <= max(1.0, 0.3 * feature[0]))
+        & (d[:, 1] <= max(0.7, 0.3 * feature[1]))
+        & (d[:, 2] <= 0.5)
+    )
 
 
 def _timestamp(sweeps: list[SweepClusters], keyframe_index: int) -> int:
