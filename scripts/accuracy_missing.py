@@ -1,6 +1,7 @@
 """Accuracy of the missing-box and radar checks over many simulated seeds (the issue-6 numbers).
 
-For each seed three small one-scene logs are simulated (with clutter: poles, buildings, vegetation):
+For each seed three small one-scene logs are simulated (with clutter: poles, buildings, and bushes and
+trees unless ``--no-vegetation``):
 deleted single boxes (10 %), deleted whole tracks (10 %), and a clean log (with radar faults when
 ``--radar`` is given the first two also carry heading flips / zeroed velocities). Then:
 
@@ -21,6 +22,7 @@ import argparse
 import json
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -166,8 +168,9 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=1)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--radar", action="store_true", help="inject radar faults in the faulty logs")
+    parser.add_argument("--no-vegetation", action="store_true", help="clutter without bushes and trees")
     args = parser.parse_args()
-    config = SimConfig.small()
+    config = replace(SimConfig.small(), vegetation=not args.no_vegetation)
     radar = {"radar": {"fraction": 0.3}} if args.radar else {}
     specs = {
         "delete_box": FaultSpec.from_dict({"delete": {"fraction": 0.1}, **radar}),

@@ -96,9 +96,10 @@ def test_a_lone_car_forms_one_cluster_of_its_shape() -> None:
     )
     assert len(clusters) == 1
     assert clusters.points[0] >= 300  # a few of the lowest may join the ground
-    length, width, top, bottom = clusters.shape[0]
+    length, width, top, bottom, intensity = clusters.shape[0]
     assert length == pytest.approx(4.5, abs=0.1) and width == pytest.approx(2.0, abs=0.1)
     assert top == pytest.approx(1.6, abs=0.1) and bottom == pytest.approx(0.3, abs=0.1)
+    assert intensity == 0.0  # no intensity given
 
 
 def test_overhang_does_not_join_or_raise_the_object_beneath() -> None:

@@ -26,7 +26,7 @@ from fusioncheck.scene.sequence import Keyframe
 from fusioncheck.typing import FloatArray, IntArray
 
 #: Columns of :attr:`SweepClusters.shape`: the features every cluster is compared by.
-SHAPE_COLUMNS: tuple[str, ...] = ("length_m", "width_m", "top_m", "bottom_m")
+SHAPE_COLUMNS: tuple[str, ...] = ("length_m", "width_m", "top_m", "bottom_m", "intensity")
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,10 @@ class SweepClusters:
         center_ego_m: ``(K, 3)`` the same in the keyframe's ego frame.
         points: ``(K,)`` int64 points per cluster.
         range_m: ``(K,)`` x-y distance from the sensor, metres.
-        shape: ``(K, 4)`` :data:`SHAPE_COLUMNS`: x-y extents along and across the principal axis, highest
-            and lowest point above the local ground, metres.
+        shape: ``(K, 5)`` :data:`SHAPE_COLUMNS`: x-y extents along and across the principal axis, highest
+            and lowest point above the local ground (metres), and the mean LiDAR intensity of its points
+            (the sensor's own scale; 0 when the sweep has no intensity): vegetation, painted metal and
+            retro-reflectors return differently even where their shapes agree.
         heading_rad: ``(K,)`` principal axis direction in the ego frame.
         box_index: ``(K,)`` int64 index of the keyframe box the cluster is (the box's own points), or -1
             for a free cluster (outside every box and its spill shell).
@@ -118,12 +120,14 @@ def sweep_clusters(
     sensor = context.sequence.sensors[lidar]
     sweep = context.read_lidar(sample)
     points = sensor.ego_from_sensor.transform_points(sweep.xyz.astype(np.float64))
+    names = sweep.column_names
+    intensity = sweep.points[:, names.index("intensity")] if "intensity" in names else None
     origin = sensor.ego_from_sensor.translation
     ego_from_global = sample.global_from_ego.inverse()
     boxes = transform_boxes(boxes_to_arrays(keyframe.annotations), ego_from_global)
     return cluster_points(
         points, origin, boxes, params, keyframe_index, keyframe.timestamp_us, lidar,
-        sample.global_from_ego.as_matrix(),
+        sample.global_from_ego.as_matrix(), intensity,
     )  # fmt: skip
 
 
@@ -136,11 +140,12 @@ def cluster_points(
     timestamp_us: int = 0,
     sensor: str = "",
     global_from_ego: FloatArray | None = None,
+    intensity: np.ndarray | None = None,
 ) -> SweepClusters:
     """Cluster ``points`` ``(N, 3)`` (metres, ego frame, z up) around boxes in the same frame.
 
     ``origin_m`` is the sensor position; ``global_from_ego`` ``(4, 4)`` places the centroids in the global
-    frame (identity when ``None``).
+    frame (identity when ``None``); ``intensity`` ``(N,)`` is the LiDAR intensity per point, if any.
     """
     split = split_sweep(points, origin_m, boxes, params)
     ground, obstacle, column_top = split.ground, split.obstacle, split.column_top_m
@@ -168,8 +173,20 @@ def cluster_points(
     center_ego = np.stack([feats[rows, 1], feats[rows, 2], ground_at[rows]], axis=1)
     g = np.eye(4) if global_from_ego is None else np.asarray(global_from_ego)
     center_global = center_ego @ g[:3, :3].T + g[:3, 3]
+    mean_intensity = np.zeros(n_all)
+    if intensity is not None and member.size:
+        sums = np.bincount(
+            labels[member], weights=np.asarray(intensity, dtype=np.float64)[member], minlength=n_all
+        )
+        mean_intensity = sums / np.maximum(feats[:, 0], 1.0)
     shape = np.stack(
-        [feats[rows, 5], feats[rows, 6], feats[rows, 4] - ground_at[rows], feats[rows, 3] - ground_at[rows]],
+        [
+            feats[rows, 5],
+            feats[rows, 6],
+            feats[rows, 4] - ground_at[rows],
+            feats[rows, 3] - ground_at[rows],
+            mean_intensity[rows],
+        ],
         axis=1,
     )
     box_index = np.where(rows >= n_free, rows - n_free, -1)

@@ -2,8 +2,9 @@
 
 Per keyframe the reference sweep is clustered (:mod:`fusioncheck.checks.lidar_clusters`): ground removed,
 free obstacle points (outside every box and its spill shell) grouped on a bird's-eye-view grid, and each
-box's own points taken as one *labelled* cluster. Every cluster is described by four shape features: the
-x-y extents along and across its principal axis, and its highest and lowest point above the local ground.
+box's own points taken as one *labelled* cluster. Every cluster is described by five features: the
+x-y extents along and across its principal axis, its highest and lowest point above the local ground, and
+its mean LiDAR intensity (vegetation and retro-reflectors differ where shapes agree).
 
 What an object looks like, and what the annotators of this log systematically leave unlabelled (poles,
 walls, vegetation, fragments of buildings), is learnt from the log itself:
@@ -13,10 +14,11 @@ walls, vegetation, fragments of buildings), is learnt from the log itself:
 2. **Labelled vs. background density.** Among the ``neighbors`` nearest clusters in shape space (features
    scaled by their spread over the labelled clusters), the candidate's share of labelled clusters is
    compared with that of the free clusters (positive-unlabelled learning: the free clusters are mostly
-   background, the labelled ones are objects). ``shape_score = rho / (1 + rho)`` with ``rho`` the ratio of
-   the two densities. Free clusters of the same physical object (within ``same_object_m`` in the global
-   frame, any keyframe) are left out of the background set, so a wholly unlabelled object does not make
-   itself look like background.
+   background, the labelled ones are objects). ``shape_score = rho / (background_odds + rho)`` with ``rho``
+   the ratio of the two densities: a free cluster is background unless its neighbourhood is
+   ``background_odds`` times richer in labelled objects than in background. Free clusters of the same
+   physical object (within ``same_object_m`` in the global frame, any keyframe) are left out of the
+   background set, so a wholly unlabelled object does not make itself look like background.
 3. **Persistence.** An object is seen again in nearby keyframes (within ``window`` keyframes): static in
    the global frame (a free cluster of a similar shape within ``gate_m``), moving smoothly (free clusters
    of a similar shape one keyframe before and after whose midpoint lies within ``gate_m``), or as a
@@ -57,6 +59,7 @@ class MissingBoxCheck(Check):
         "min_points": 8,
         "fit_margin_m": 0.3,
         "neighbors": 10,
+        "background_odds": 3.0,
         "same_object_m": 2.0,
         "window": 2,
         "gate_m": 1.0,
@@ -177,7 +180,7 @@ class MissingBoxCheck(Check):
                 same[u_index] = True
                 background = shape_u[~same]
                 shape_score, nearest = _shape_score(
-                    feature, shape_l, class_arr, background, scale, p["neighbors"]
+                    feature, shape_l, class_arr, background, scale, p["neighbors"], p["background_odds"]
                 )
                 alike = _alike(shape_u, feature)
                 persistence = self._persistence(s, row, sweeps, pos_u, frame_u, alike, track_motion)
@@ -246,7 +249,7 @@ class MissingBoxCheck(Check):
         persistence: int,
         nearest: str,
     ) -> Finding:
-        length, width, top, bottom = (float(v) for v in s.shape[row])
+        length, width, top, bottom, intensity = (float(v) for v in s.shape[row])
         pos = s.center_global_m[row]
         message = (
             f"{int(s.points[row])} LiDAR points at {s.range_m[row]:.1f} m form a "
@@ -270,6 +273,7 @@ class MissingBoxCheck(Check):
                 "width_m": round(width, 2),
                 "top_m": round(top, 2),
                 "bottom_m": round(bottom, 2),
+                "mean_intensity": round(intensity, 1),
                 "shape_score": round(shape_score, 3),
                 "persistence": persistence,
                 "nearest_class": nearest,
@@ -285,9 +289,7 @@ def _alike(shapes: FloatArray, feature: FloatArray) -> np.ndarray:
     """
     d = np.abs(shapes - feature)
     return np.asarray(
-        (d[:, 0] <= max(1.0, 0.3 * feature[0]))
-        & (d[:, 1] <= max(0.7, 0.3 * feature[1]))
-        & (d[:, 2] <= 0.5)
+        (d[:, 0] <= max(1.0, 0.3 * feature[0])) & (d[:, 1] <= max(0.7, 0.3 * feature[1])) & (d[:, 2] <= 0.5)
     )
 
 
@@ -339,8 +341,9 @@ def _class_bounds(shape: FloatArray, classes: np.ndarray, margin_m: float) -> di
             lo, hi = rows.min(axis=0), rows.max(axis=0)
         # Partial views shrink extents and can hide the top: only upper bounds on the extents, and the
         # top may be lower than seen on the labelled clusters (down to half of the lowest).
-        low = np.array([-np.inf, -np.inf, 0.5 * lo[2] - margin_m, -np.inf])
+        low = np.array([-np.inf, -np.inf, 0.5 * lo[2] - margin_m, -np.inf, -np.inf])
         high = hi + margin_m
+        high[4] = np.inf  # intensity: a density feature only, never a hard bound
         bounds[str(c)] = np.stack([low, high])
     return bounds
 
@@ -356,6 +359,7 @@ def _shape_score(
     background: FloatArray,
     scale: FloatArray,
     k: int,
+    background_odds: float,
 ) -> tuple[float, str]:
     """``(shape_score, nearest class)``: labelled vs. background density among the ``k`` nearest clusters."""
     d_l = np.linalg.norm((labelled - feature) / scale, axis=1)
@@ -367,4 +371,4 @@ def _shape_score(
     rho = (n_l / max(labelled.shape[0], 1)) / (max(n_u, 0.5) / max(background.shape[0], 1))
     nearest_l = np.argsort(d_l, kind="stable")[: max(1, min(k, d_l.size))]
     names, counts = np.unique(classes[nearest_l], return_counts=True)
-    return float(rho / (1.0 + rho)), str(names[int(np.argmax(counts))])
+    return float(rho / (background_odds + rho)), str(names[int(np.argmax(counts))])
