@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +49,15 @@ def within(f: Finding, timestamp_us: int, center: Any, size_lw: Any, yaw: float,
 @pytest.fixture(scope="session")
 def deleted_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("missing") / "deleted"
-    simulate(root, 1, 1, FaultSpec.from_dict({"delete": {"fraction": 0.1}}), SimConfig.small())
+    config = replace(SimConfig.small(), vegetation=True)
+    simulate(root, 1, 4, FaultSpec.from_dict({"delete": {"fraction": 0.1}}), config)
     return root
 
 
 @pytest.fixture(scope="session")
 def clean_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("missing") / "clean"
-    simulate(root, 1, 3, FaultSpec(), SimConfig.small())
+    simulate(root, 1, 3, FaultSpec(), replace(SimConfig.small(), vegetation=True))
     return root
 
 
@@ -72,14 +74,14 @@ def test_deleted_boxes_are_found_with_precision(deleted_log: Path) -> None:
     recall = np.mean([any(on(f, d) for f in findings) for d in eligible])
     precision = np.mean([any(on(f, d) for d in deleted) for f in findings])
     assert recall >= 0.8
-    assert precision >= 0.8
+    assert precision >= 0.6  # bushes and trees: the target is 0.5
     assert all(0.5 <= f.score <= 1.0 and f.check == "unlabeled_object" for f in findings)
     assert stats["labelled_clusters"] > 50 and stats["free_clusters"] > stats["candidates"]
 
 
 def test_clean_log_with_clutter_raises_at_most_one_per_hundred_boxes(clean_log: Path) -> None:
     findings, boxes, stats = run_check(clean_log)
-    # Clutter (poles, buildings) makes free clusters; the learnt background keeps them out.
+    # Clutter (poles, buildings, bushes, trees) makes free clusters; the learnt background keeps them out.
     assert stats["free_clusters"] > 200
     assert len(findings) <= boxes / 100
 

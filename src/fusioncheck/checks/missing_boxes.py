@@ -12,7 +12,8 @@ walls, vegetation, fragments of buildings), is learnt from the log itself:
 1. **Class fit.** A free cluster is a candidate only if its shape fits the labelled clusters of some
    class (within that class's 2nd..98th percentiles plus a margin): a 6 m pole or a 20 m wall fits none.
 2. **Labelled vs. background density.** Among the ``neighbors`` nearest clusters in shape space (features
-   scaled by their spread over the labelled clusters), the candidate's share of labelled clusters is
+   scaled by their spread over the labelled clusters), the candidate's share of labelled clusters (of the
+   classes it fits) is
    compared with that of the free clusters (positive-unlabelled learning: the free clusters are mostly
    background, the labelled ones are objects). ``shape_score = rho / (background_odds + rho)`` with ``rho``
    the ratio of the two densities: a free cluster is background unless its neighbourhood is
@@ -26,7 +27,11 @@ walls, vegetation, fragments of buildings), is learnt from the log itself:
    the candidate (a box missing from a track).
    Candidates seen in fewer than ``min_persistence`` other keyframes score below 0.5.
 
-``score = shape_score * (0.6 + 0.4 * min(1, persistence / 2))``; findings from 0.5 on.
+Score: when a labelled track covers the spot in a nearby keyframe (a box missing from a track),
+``0.5 + 0.5 * shape_score``; otherwise ``shape_score * (0.5 + 0.25 * min(1, persistence / 2))``
+(background persists as well, so unlabelled sightings only confirm the shape; the score reaches 0.5
+only for ``shape_score >= 2/3``). Findings from 0.5 on; fewer than ``min_persistence`` sightings keep
+the score below 0.5.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from fusioncheck.checks.lidar_clusters import ClusterParameters, SweepClusters, 
 from fusioncheck.context import SequenceContext
 from fusioncheck.typing import FloatArray
 
+#: Pseudo-examples added to the labelled set's size in the density ratio (few examples, little trust).
+_PRIOR_LABELLED = 20
 #: A class needs this many labelled clusters for its own shape percentiles (else it is pooled).
 _MIN_CLASS_CLUSTERS = 5
 
@@ -179,14 +186,21 @@ class MissingBoxCheck(Check):
                 same = np.hypot(*(pos_u[:, :2] - pos[:2]).T) <= p["same_object_m"]
                 same[u_index] = True
                 background = shape_u[~same]
+                # Compared with the labelled clusters of the classes it fits only: a bush that fits no
+                # pedestrian must not borrow the pedestrians' density.
+                fit = np.isin(class_arr, fitting)
                 shape_score, nearest = _shape_score(
-                    feature, shape_l, class_arr, background, scale, p["neighbors"], p["background_odds"]
+                    feature,
+                    shape_l[fit],
+                    class_arr[fit],
+                    background,
+                    scale,
+                    p["neighbors"],
+                    p["background_odds"],
                 )
                 alike = _alike(shape_u, feature)
-                persistence = self._persistence(s, row, sweeps, pos_u, frame_u, alike, track_motion)
-                score = shape_score * (0.6 + 0.4 * min(1.0, persistence / 2.0))
-                if persistence < p["min_persistence"]:
-                    score = min(score, 0.49)
+                persistence, tracked = self._persistence(s, row, sweeps, pos_u, frame_u, alike, track_motion)
+                score = _score(shape_score, persistence, tracked, p["min_persistence"])
                 if score < 0.5:
                     continue
                 findings.append(self._finding(context, s, row, score, shape_score, persistence, nearest))
@@ -202,31 +216,41 @@ class MissingBoxCheck(Check):
         pos_u: FloatArray,
         frame_u: np.ndarray,
         alike: np.ndarray,
-        track_motion: dict[int, tuple[FloatArray, FloatArray, FloatArray, FloatArray]],
-    ) -> int:
-        """Other keyframes (within the window) in which the object is seen again (see the module doc)."""
+        track_motion: dict[int, tuple[FloatArray, FloatArray, FloatArray, FloatArray, np.ndarray]],
+    ) -> tuple[int, int]:
+        """Count nearby keyframes that see the object again, and those where a track misses its box.
+
+        Returns ``(persistence, tracked)`` (see the module docstring).
+        """
         p = self.parameters
         gate = p["gate_m"]
         pos = s.center_global_m[row, :2]
         k = s.keyframe_index
         seen: set[int] = set()
+        tracked: set[int] = set()
+        current = track_motion.get(k)
+        present = current[4] if current is not None else np.zeros(0, dtype=str)
         for j in range(k - p["window"], k + p["window"] + 1):
             if j == k:
                 continue
             near_free = alike & (frame_u == j) & (np.hypot(*(pos_u[:, :2] - pos).T) <= gate)
             if near_free.any():
                 seen.add(j)
-                continue
             motion = track_motion.get(j)
             if motion is not None:
-                centers, velocities, half_lw, yaws = motion
+                centers, velocities, half_lw, yaws, instances = motion
+                # A track that has its box at this keyframe is not missing one (spill, not a lost box).
+                absent = ~np.isin(instances, present)
                 dt = 1e-6 * (s.timestamp_us - _timestamp(sweeps, j))
                 d = pos - (centers[:, :2] + velocities[:, :2] * dt)
                 # In the box's own frame: a partial view's centroid lies anywhere inside the footprint.
                 along = np.abs(d[:, 0] * np.cos(yaws) + d[:, 1] * np.sin(yaws))
                 across = np.abs(-d[:, 0] * np.sin(yaws) + d[:, 1] * np.cos(yaws))
-                if np.any((along <= half_lw[:, 0] + gate) & (across <= half_lw[:, 1] + gate)):
+                covered = (along <= half_lw[:, 0] + gate) & (across <= half_lw[:, 1] + gate)
+                if np.any(covered):
                     seen.add(j)
+                if np.any(covered & absent):
+                    tracked.add(j)
         # Moving smoothly: free clusters one keyframe before and one after, centred on the candidate.
         before = pos_u[alike & (frame_u == k - 1), :2]
         after = pos_u[alike & (frame_u == k + 1), :2]
@@ -237,7 +261,7 @@ class MissingBoxCheck(Check):
             ok = (np.linalg.norm(mid - pos, axis=2) <= gate) & (step <= p["max_speed_mps"] * dt)
             if ok.any():
                 seen |= {k - 1, k + 1}
-        return len(seen)
+        return len(seen), len(tracked)
 
     def _finding(
         self,
@@ -281,6 +305,16 @@ class MissingBoxCheck(Check):
         )
 
 
+def _score(shape_score: float, persistence: int, tracked: int, min_persistence: int) -> float:
+    """Combine shape and persistence (see the module docstring)."""
+    if persistence < min_persistence:
+        return min(shape_score, 0.49)
+    if tracked:  # a labelled track passes here: the box is missing from it
+        return 0.5 + 0.5 * shape_score
+    # Only unlabelled sightings: background persists too, so persistence can only confirm the shape.
+    return shape_score * (0.5 + 0.25 * min(1.0, persistence / 2.0))
+
+
 def _alike(shapes: FloatArray, feature: FloatArray) -> np.ndarray:
     """``(K,)`` True for clusters whose shape could be the same object seen again (extents and top).
 
@@ -302,10 +336,11 @@ def _timestamp(sweeps: list[SweepClusters], keyframe_index: int) -> int:
 
 def _labelled_motion(
     context: SequenceContext, sweeps: list[SweepClusters]
-) -> dict[int, tuple[FloatArray, FloatArray, FloatArray, FloatArray]]:
-    """Keyframe index -> its boxes' centres, track velocities, half length/width and yaw.
+) -> dict[int, tuple[FloatArray, FloatArray, FloatArray, FloatArray, np.ndarray]]:
+    """Keyframe index -> its boxes' centres, track velocities, half length/width, yaw and track ids.
 
-    Shapes ``(M, 3)`` metres and ``(M, 3)`` m/s (global frame), ``(M, 2)`` metres, ``(M,)`` radians.
+    Shapes ``(M, 3)`` metres and ``(M, 3)`` m/s (global frame), ``(M, 2)`` metres, ``(M,)`` radians,
+    ``(M,)`` strings.
     """
     out = {}
     tracks = context.sequence.tracks
@@ -323,7 +358,8 @@ def _labelled_motion(
                 velocities[j] = v
         half_lw = np.stack([b.size_m[:2] / 2 for b in boxes])
         yaws = np.array([b.yaw_rad for b in boxes])
-        out[s.keyframe_index] = (centers, velocities, half_lw, yaws)
+        instances = np.array([b.instance for b in boxes])
+        out[s.keyframe_index] = (centers, velocities, half_lw, yaws, instances)
     return out
 
 
@@ -368,7 +404,8 @@ def _shape_score(
     order = np.argsort(d, kind="stable")[:k]
     n_l = int(np.count_nonzero(order < d_l.size))
     n_u = k - n_l
-    rho = (n_l / max(labelled.shape[0], 1)) / (max(n_u, 0.5) / max(background.shape[0], 1))
+    # Few labelled examples make a noisy density: shrink it with _PRIOR_LABELLED pseudo-examples.
+    rho = (n_l / (labelled.shape[0] + _PRIOR_LABELLED)) / (max(n_u, 0.5) / max(background.shape[0], 1))
     nearest_l = np.argsort(d_l, kind="stable")[: max(1, min(k, d_l.size))]
     names, counts = np.unique(classes[nearest_l], return_counts=True)
     return float(rho / (background_odds + rho)), str(names[int(np.argmax(counts))])
