@@ -249,7 +249,11 @@ class MissingBoxCheck(Check):
                 covered = (along <= half_lw[:, 0] + gate) & (across <= half_lw[:, 1] + gate)
                 if np.any(covered):
                     seen.add(j)
-                if np.any(covered & absent):
+                # A lost box needs more: the cluster inside the footprint and as long as a good part of it
+                # (a bush in front of an object that hides behind it is neither).
+                inside = (along <= half_lw[:, 0]) & (across <= half_lw[:, 1])
+                long_enough = s.shape[row, 0] >= 0.6 * half_lw[:, 0]
+                if np.any(inside & long_enough & absent):
                     tracked.add(j)
         # Moving smoothly: free clusters one keyframe before and one after, centred on the candidate.
         before = pos_u[alike & (frame_u == k - 1), :2]
