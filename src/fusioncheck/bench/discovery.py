@@ -5,7 +5,7 @@
 - the whole per-sweep discovery step of ``missing_boxes`` (points in boxes with spill shells, ray ground
   scan, overhang columns, grid clustering, cluster features);
 - its clustering step alone, numba grid connected components against open3d's DBSCAN on the same free
-  points (``eps`` = the grid's largest linking distance ``2·√2·cell``, ``min_points = 1``, so both link
+  points (``eps`` = ``√2·cell``, the diagonal of a grid cell, ``min_points = 1``, so both link
   the same neighbourhoods up to the grid's discretisation), with their agreement;
 
 and, on a simulated log (one small scene, every radar scan), the radar association per scan
@@ -57,7 +57,7 @@ def run_discovery_bench(repeats: int = 20) -> dict[str, Any]:
     grid_ms, (labels, n_grid) = _median_ms(lambda: grid_clusters(points, free, params.cell_m), repeats)
     xyz = np.zeros((int(free.sum()), 3))
     xyz[:, :2] = points[free, :2]
-    eps = 2.0 * np.sqrt(2.0) * params.cell_m
+    eps = np.sqrt(2.0) * params.cell_m
 
     def dbscan() -> np.ndarray:
         cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(xyz))
