@@ -362,7 +362,9 @@ def convert(
 
 @cli.command()
 @click.argument(
-    "what", type=click.Choice(["kernels", "pipeline", "calibration", "loaders"]), default="kernels"
+    "what",
+    type=click.Choice(["kernels", "pipeline", "calibration", "loaders", "discovery"]),
+    default="kernels",
 )
 @click.option(
     "--repeats", default=None, type=click.IntRange(1), help="Repetitions (default: kernels 20, pipeline 3)."
@@ -384,7 +386,7 @@ def bench(what: str, repeats: int | None, json_path: Path | None, data_dir: Path
     kernels: points-in-boxes against nuscenes-devkit-style loops, open3d and numpy. pipeline: the whole
     run on nuScenes-scale simulated scenes against the I/O floor, on 1 and 2 workers. calibration: the
     edge-alignment scoring against OpenCV projection. loaders: AV2 and OpenLABEL against the same data in
-    the nuScenes layout.
+    the nuScenes layout. discovery: LiDAR clustering (numba grid vs open3d DBSCAN) and radar association.
     """
     result: dict[str, object]
     if what == "pipeline":
@@ -396,6 +398,11 @@ def bench(what: str, repeats: int | None, json_path: Path | None, data_dir: Path
             folder = data_dir if data_dir is not None else Path(tmp)
             result = run_pipeline_bench(folder, scenes=scenes, repeats=repeats or 3)
         click.echo(format_pipeline_bench(result))
+    elif what == "discovery":
+        from fusioncheck.bench.discovery import format_discovery_bench, run_discovery_bench
+
+        result = run_discovery_bench(repeats=repeats or 20)
+        click.echo(format_discovery_bench(result))
     elif what == "loaders":
         from fusioncheck.bench.loaders import format_loaders_bench, run_loaders_bench
 

@@ -31,8 +31,10 @@ def test_pipeline_bench_on_small_scenes(tmp_path):
     # The data is reused, not simulated again.
     stamp = (tmp_path / "data" / "faults.json").stat().st_mtime_ns
     reads = record_reads(tmp_path / "data", Policy.default())
-    # Every check reads keyframe data only (box_fit the LiDAR sweep, the camera checks the images).
-    assert all(r.sample.is_keyframe for items in reads.values() for r in items)
-    assert {r.kind for items in reads.values() for r in items} <= {"lidar", "image"}
+    # The recorded reads are what the checks read: LiDAR sweeps, radar scans (radar checks) and images.
+    kinds = {r.kind for items in reads.values() for r in items}
+    assert "lidar" in kinds and kinds <= {"lidar", "radar", "image"}
+    lidar_keyframes = {r.sample.token for items in reads.values() for r in items if r.kind == "lidar"}
+    assert len(lidar_keyframes) == result["files_read_by_checks"]["lidar"]
     ensure_data(tmp_path / "data", 2, 4, config)
     assert (tmp_path / "data" / "faults.json").stat().st_mtime_ns == stamp

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from fusioncheck.geometry import box_iou, camera
-from fusioncheck.kernels import edge_score, ground_scan, points_in_boxes, scan_lines
+from fusioncheck.kernels import edge_score, grid_clusters, ground_scan, points_in_boxes, scan_lines
 
 #: The warm-up callables, one per kernel module: each compiles (or loads from the cache) its kernels.
 WARM_UPS: tuple[Callable[[], None], ...] = (
@@ -23,6 +23,7 @@ WARM_UPS: tuple[Callable[[], None], ...] = (
     edge_score.warm_up,
     scan_lines.warm_up,
     box_iou.warm_up,
+    grid_clusters.warm_up,
 )
 
 

@@ -6,7 +6,8 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
       "shrink": {"vehicle.car": {"length": -0.15, "width": -0.05}, "human.pedestrian.adult": {"height": 0.1}},
       "delete": {"fraction": 0.1, "unit": "box"},
       "ghost": 3,
-      "label_time_offset_ms": 50
+      "label_time_offset_ms": 50,
+      "radar": {"fraction": 0.3}
     }
 
 - ``shrink``: nuScenes category -> axis (``length``, ``width``, ``height``) -> relative size change
@@ -31,6 +32,13 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
 - ``shift``: ``{"fraction": f, "lateral_m": d}``: a fraction ``f`` (0..1) of the (non-ghost) boxes is
   moved sideways by ``d`` metres (to the box's left, perpendicular to its heading). Default: none.
 
+- ``radar``: radar faults on moving objects, per scene: ``{"fraction": f}`` (0..1) of the objects that
+  move during the scene or ``{"count": n}``. The chosen objects alternate between two kinds:
+  ``heading_flipped`` (every radar return of the object carries the Doppler of the object driving the
+  opposite way) and ``velocity_zeroed`` (its returns show no motion, as for a parked object). The
+  labels are untouched: labelled motion and radar disagree, which is what ``radar_velocity_mismatch``
+  must find. Default: none.
+
 Unknown keys at any level raise :class:`~fusioncheck.errors.PolicyError` naming the key.
 """
 
@@ -52,11 +60,14 @@ from fusioncheck.simulate.rig import CAMERA_CHANNELS
 from fusioncheck.simulate.taxonomy import CATEGORY_NAMES
 
 AXES: tuple[str, ...] = ("length", "width", "height")
-_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms", "camera_calibration", "shift")
+_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms", "camera_calibration", "shift", "radar")
 _SHIFT_KEYS = ("fraction", "lateral_m")
 _CALIBRATION_KEYS = ("rotation_deg", "translation_m")
 #: Camera-frame unit vectors of the calibration fault's axes: forward (z), left (-x), up (-y).
 _CAMERA_AXES = ((0.0, 0.0, 1.0), (-1.0, 0.0, 0.0), (0.0, -1.0, 0.0))
+_RADAR_KEYS = ("fraction", "count")
+#: Kinds of radar fault, assigned in turn to the chosen objects.
+RADAR_FAULT_KINDS: tuple[str, ...] = ("heading_flipped", "velocity_zeroed")
 _DELETE_KEYS = ("fraction", "count", "unit")
 _DELETE_UNITS = ("box", "track")
 
@@ -112,6 +123,24 @@ class CameraCalibrationFault:
 
 
 @dataclass(frozen=True)
+class RadarFaultSpec:
+    """Moving objects whose radar Doppler is faulted, per scene: a ``fraction`` of them or a ``count``.
+
+    Attributes:
+        fraction: 0..1 of the objects that move during the scene.
+        count: number of such objects (used when ``fraction`` is 0).
+    """
+
+    fraction: float = 0.0
+    count: int = 0
+
+    @property
+    def active(self) -> bool:
+        """True when any object is faulted."""
+        return self.fraction > 0.0 or self.count > 0
+
+
+@dataclass(frozen=True)
 class FaultSpec:
     """Label faults to inject (see the module docstring for the JSON format).
 
@@ -120,6 +149,7 @@ class FaultSpec:
         delete: boxes to delete.
         ghost: ghost boxes to add per scene.
         label_time_offset_ms: time offset of every label, milliseconds.
+        radar: moving objects whose radar returns carry a wrong Doppler.
     """
 
     shrink: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
@@ -129,6 +159,7 @@ class FaultSpec:
     camera_calibration: Mapping[str, CameraCalibrationFault] = field(default_factory=dict)
     shift_fraction: float = 0.0
     shift_lateral_m: float = 0.0
+    radar: RadarFaultSpec = field(default_factory=RadarFaultSpec)
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.shift_fraction <= 1.0) or not (math.isfinite(self.shift_lateral_m)):
@@ -143,6 +174,13 @@ class FaultSpec:
             raise PolicyError("delete: give either 'fraction' or 'count', not both")
         if self.delete.unit not in _DELETE_UNITS:
             raise PolicyError(f"delete.unit must be one of {list(_DELETE_UNITS)}, got {self.delete.unit!r}")
+        if not (0.0 <= self.radar.fraction <= 1.0) or self.radar.count < 0:
+            raise PolicyError(
+                "radar: fraction must lie in 0..1 and count be >= 0, "
+                f"got {self.radar.fraction}, {self.radar.count}"
+            )
+        if self.radar.fraction > 0 and self.radar.count > 0:
+            raise PolicyError("radar: give either 'fraction' or 'count', not both")
         if self.ghost < 0:
             raise PolicyError(f"ghost must be >= 0, got {self.ghost}")
         if not math.isfinite(self.label_time_offset_ms) or abs(self.label_time_offset_ms) > 10_000:
@@ -160,6 +198,7 @@ class FaultSpec:
             and self.label_time_offset_ms == 0.0
             and not self.camera_calibration
             and not (self.shift_fraction > 0.0 and self.shift_lateral_m != 0.0)
+            and not self.radar.active
         )
 
     def stated_camera_extrinsic(self, channel: str, ego_from_camera: SE3) -> SE3:
@@ -192,6 +231,9 @@ class FaultSpec:
                 ch: {"rotation_deg": list(f.rotation_deg), "translation_m": list(f.translation_m)}
                 for ch, f in sorted(self.camera_calibration.items())
             }
+        if self.radar.active:  # only then: fault records of runs without radar faults stay unchanged
+            r = self.radar
+            out["radar"] = {"count": r.count} if r.count else {"fraction": r.fraction}
         return out
 
     @staticmethod
@@ -258,8 +300,25 @@ class FaultSpec:
         _reject_unknown(shift_raw, _SHIFT_KEYS, source, "shift")
         shift_fraction = _number(shift_raw.get("fraction", 0.0), source, "shift.fraction")
         shift_lateral = _number(shift_raw.get("lateral_m", 0.0), source, "shift.lateral_m")
+        radar_raw = data.get("radar", {})
+        if not isinstance(radar_raw, Mapping):
+            raise PolicyError(f"{source}: 'radar' must be an object like {{\"fraction\": 0.3}}")
+        _reject_unknown(radar_raw, _RADAR_KEYS, source, "radar")
+        radar = RadarFaultSpec(
+            fraction=_number(radar_raw.get("fraction", 0.0), source, "radar.fraction"),
+            count=_integer(radar_raw.get("count", 0), source, "radar.count"),
+        )
         try:
-            return FaultSpec(shrink, delete, ghost, offset, calibration, shift_fraction, shift_lateral)
+            return FaultSpec(
+                shrink,
+                delete,
+                ghost,
+                offset,
+                camera_calibration=calibration,
+                shift_fraction=shift_fraction,
+                shift_lateral_m=shift_lateral,
+                radar=radar,
+            )
         except PolicyError as exc:
             raise PolicyError(f"{source}: {exc}") from None
 

@@ -33,6 +33,10 @@ Scenes are named ``sim-<seed>-<index>``; scene ``i`` starts at 2020-09-13 12:26:
                                     true_center_m, true_size_lwh_m, true_yaw_rad, velocity_mps,
                                     num_lidar_pts (in the would-be box), num_lidar_pts_true_box,
                                     num_radar_pts, num_object_lidar_pts (returns on the object itself)
+    radar_faults[]                  only when radar faults were asked for: per written box of a faulted
+                                    object: annotation_token, instance_token, scene, timestamp_us, class,
+                                    object_index, kind (heading_flipped | velocity_zeroed), speed_mps,
+                                    moving (at that keyframe), num_radar_pts
     ghosts[]                        per ghost box: annotation_token, instance_token, scene, sample_token,
                                     timestamp_us, class, translation, size (w,l,h), rotation,
                                     num_object_lidar_pts (0), num_lidar_pts, num_radar_pts,
@@ -71,6 +75,7 @@ from fusioncheck.simulate.labels import KeyframeData, SceneLabels, annotate_scen
 from fusioncheck.simulate.lidar import LidarModel, SimulatedSweep, simulate_sweep
 from fusioncheck.simulate.nuscenes_writer import POINT_TIMES_DIR, VERSION, NuScenesWriter, sensor_token
 from fusioncheck.simulate.radar import encode_pcd, simulate_scan
+from fusioncheck.simulate.radar_faults import apply_radar_faults, choose_radar_faults, radar_fault_records
 from fusioncheck.simulate.rig import (
     ALL_CHANNELS,
     CAMERA_CHANNELS,
@@ -206,6 +211,7 @@ class _SceneOutput:
     labels: SceneLabels
     keyframes: int
     written: dict[str, int]
+    radar_faults: list[dict[str, Any]]
 
 
 def _simulate_scene(
@@ -219,6 +225,7 @@ def _simulate_scene(
     image_boxes: list[dict[str, Any]] | None = None,
 ) -> _SceneOutput:
     world: World = build_world(config, seed, scene_index)
+    radar_faulted = choose_radar_faults(world, config, faults.radar, seed, scene_index)
     t0_us = BASE_TIME_US + (seed % 1000) * DAY_US + scene_index * HOUR_US
     start = datetime.fromtimestamp(t0_us / 1e6, tz=UTC)
     logfile = f"fcsim-{start:%Y-%m-%d-%H-%M-%S}+0000"
@@ -293,13 +300,14 @@ def _simulate_scene(
                     camera_keyframes.append((tokens[n], cam, t_s, cap.sample))
             else:
                 radar: RadarModel = radar_by_channel[channel]
-                records, _ = simulate_scan(
+                records, owners = simulate_scan(
                     world,
                     radar,
                     t_s,
                     make_rng(seed, "radar", scene_index, channel, cap.index),
                     config.clutter,
                 )
+                records = apply_radar_faults(records, owners, radar_faulted)
                 filename, fileformat, width, height = f"{stem}.pcd", "pcd", 0, 0
                 writer.write_file(filename, encode_pcd(records))
                 if cap.is_key_frame:
@@ -361,7 +369,7 @@ def _simulate_scene(
          "first_sample_token": sample_tokens[0], "last_sample_token": sample_tokens[-1], "name": name,
          "description": world.description},
     )  # fmt: skip
-    return _SceneOutput(name, labels, k, written)
+    return _SceneOutput(name, labels, k, written, radar_fault_records(labels.truth, radar_faulted))
 
 
 def _image_boxes(
@@ -525,7 +533,7 @@ def _fault_record(
                 shrink.append(
                     {"class": category, "axis": axis, "factor": factor, "annotation_tokens": tokens}
                 )
-    return {
+    record: dict[str, Any] = {
         "format": "fusioncheck-sim-faults",
         "format_version": 1,
         "seed": seed,
@@ -541,6 +549,9 @@ def _fault_record(
         "annotations": truth,
         **_calibration_fault_record(faults, outputs),
     }
+    if faults.radar.active:  # only then, so that runs without radar faults write the same record as before
+        record["radar_faults"] = [r for o in outputs for r in o.radar_faults]
+    return record
 
 
 def _calibration_fault_record(faults: FaultSpec, outputs: list[_SceneOutput]) -> dict[str, Any]:
