@@ -6,7 +6,8 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
       "shrink": {"vehicle.car": {"length": -0.15, "width": -0.05}, "human.pedestrian.adult": {"height": 0.1}},
       "delete": {"fraction": 0.1, "unit": "box"},
       "ghost": 3,
-      "label_time_offset_ms": 50
+      "label_time_offset_ms": 50,
+      "stream_time_offsets": {"CAM_FRONT": 30, "RADAR_FRONT": {"offset_ms": -20, "drift_ms_per_s": 0.5}}
     }
 
 - ``shrink``: nuScenes category -> axis (``length``, ``width``, ``height``) -> relative size change
@@ -22,6 +23,8 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
   lists the ghosts actually added).
 - ``label_time_offset_ms``: every box is drawn where its object was at ``timestamp + offset`` (the
   DESIGN.md sign convention: +50 means the boxes show the world 50 ms after their stamp).
+- ``stream_time_offsets``: per stream (``labels``, a camera or radar channel) a constant offset and a
+  drifting clock (see :mod:`fusioncheck.simulate.stream_clocks`); default none.
 
 Unknown keys at any level raise :class:`~fusioncheck.errors.PolicyError` naming the key.
 """
@@ -36,10 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from fusioncheck.errors import PolicyError
+from fusioncheck.simulate.stream_clocks import StreamClock, parse_stream_clocks
 from fusioncheck.simulate.taxonomy import CATEGORY_NAMES
 
 AXES: tuple[str, ...] = ("length", "width", "height")
-_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms")
+_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms", "stream_time_offsets")
 _DELETE_KEYS = ("fraction", "count", "unit")
 _DELETE_UNITS = ("box", "track")
 
@@ -73,12 +77,14 @@ class FaultSpec:
         delete: boxes to delete.
         ghost: ghost boxes to add per scene.
         label_time_offset_ms: time offset of every label, milliseconds.
+        stream_time_offsets: stream -> clock fault (constant offset, drift); empty = none.
     """
 
     shrink: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     delete: DeleteSpec = field(default_factory=DeleteSpec)
     ghost: int = 0
     label_time_offset_ms: float = 0.0
+    stream_time_offsets: Mapping[str, StreamClock] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _validate_shrink(self.shrink, "shrink")
@@ -105,7 +111,16 @@ class FaultSpec:
             and not self.delete.active
             and self.ghost == 0
             and self.label_time_offset_ms == 0.0
+            and all(c.is_clean for c in self.stream_time_offsets.values())
         )
+
+    def clock(self, stream: str) -> StreamClock:
+        """Return the clock fault of ``stream`` (a clean clock when none is injected)."""
+        return self.stream_time_offsets.get(stream, StreamClock())
+
+    def label_offset_s(self, scene_time_s: float) -> float:
+        """Return the labels' total time offset in seconds at ``scene_time_s`` after the first keyframe."""
+        return self.label_time_offset_ms * 1e-3 + self.clock("labels").offset_s(scene_time_s)
 
     def shrink_factors(self, category: str) -> tuple[float, float, float]:
         """Relative change ``(length, width, height)`` for ``category`` (zeros when not shrunk)."""
@@ -119,12 +134,15 @@ class FaultSpec:
             delete["count"] = self.delete.count
         else:
             delete["fraction"] = self.delete.fraction
-        return {
+        out: dict[str, Any] = {
             "shrink": {c: {a: float(v) for a, v in axes.items()} for c, axes in sorted(self.shrink.items())},
             "delete": delete,
             "ghost": self.ghost,
             "label_time_offset_ms": float(self.label_time_offset_ms),
         }
+        if self.stream_time_offsets:  # only when set, so that older fault records stay byte-identical
+            out["stream_time_offsets"] = {k: c.to_dict() for k, c in sorted(self.stream_time_offsets.items())}
+        return out
 
     @staticmethod
     def from_dict(data: object, source: str = "fault spec") -> FaultSpec:
@@ -160,8 +178,9 @@ class FaultSpec:
             ghost_raw = ghost_raw.get("count", 0)
         ghost = _integer(ghost_raw, source, "ghost")
         offset = _number(data.get("label_time_offset_ms", 0.0), source, "label_time_offset_ms")
+        clocks = parse_stream_clocks(data.get("stream_time_offsets", {}), source)
         try:
-            return FaultSpec(shrink, delete, ghost, offset)
+            return FaultSpec(shrink, delete, ghost, offset, clocks)
         except PolicyError as exc:
             raise PolicyError(f"{source}: {exc}") from None
 
