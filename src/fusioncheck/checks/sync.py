@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from fusioncheck.checks.base import Check, CheckOutput, Finding, Severity, register
 from fusioncheck.context import SequenceContext
+from fusioncheck.scene.sensors import Modality
 from fusioncheck.sync.estimate import (
     STATUS_EXCEEDS,
     STATUS_NOT_ESTIMABLE,
@@ -23,6 +24,7 @@ from fusioncheck.sync.estimate import (
     judge,
 )
 from fusioncheck.sync.labels import LabelSyncSettings, estimate_label_offset
+from fusioncheck.sync.radar import RadarSyncSettings, estimate_radar_offset
 
 
 @register
@@ -59,6 +61,12 @@ class SyncCheck(Check):
             context, LabelSyncSettings(min_speed_mps=p["min_speed_mps"]), self._search(p["min_moving_tracks"])
         )
         out.append(judge(labels, p["label_tolerance_ms"]))
+        radar_settings = RadarSyncSettings(min_speed_mps=p["min_speed_mps"])
+        for channel in context.sequence.channels(Modality.RADAR):
+            radar = estimate_radar_offset(
+                context, channel, labels, radar_settings, self._search(p["min_moving_tracks"])
+            )
+            out.append(judge(radar, p["radar_tolerance_ms"]))
         return out
 
     def run(self, context: SequenceContext) -> CheckOutput:

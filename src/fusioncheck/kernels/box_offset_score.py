@@ -35,6 +35,7 @@ def _offset_curves(
     offsets_s: FloatArray,
     tau_m: float,
     use_z: bool,
+    depth_m: float,
     n_groups: int,
 ) -> FloatArray:
     n_offsets = offsets_s.shape[0]
@@ -61,7 +62,10 @@ def _offset_curves(
                 elif -az < inside:
                     inside = -az
             if d2 == 0.0:
-                d2 = inside * inside
+                d2 = (inside - depth_m) * (inside - depth_m)
+            elif depth_m > 0.0:
+                d = np.sqrt(d2) + depth_m
+                d2 = d * d
             out[g, k] += w * (d2 if d2 < tau2 else tau2)
     return out
 
@@ -75,6 +79,7 @@ def offset_curves(
     offsets_s: FloatArray,
     tau_m: float,
     use_z: bool = True,
+    depth_m: float = 0.0,
 ) -> FloatArray:
     """Objective curve of every group over candidate offsets (see the module docstring).
 
@@ -87,6 +92,8 @@ def offset_curves(
         offsets_s: ``(K,)`` float64 candidate offsets, seconds.
         tau_m: truncation distance, metres (> 0).
         use_z: also measure against the top face (False: rectangles in x-y).
+        depth_m: the expected depth of returns inside the outline (radar energy comes back from inside
+            the body): the loss measures from the surface moved inward by this much (0 for LiDAR).
 
     Returns:
         ``(G, K)`` float64 summed weighted losses (lower = better aligned).
@@ -103,6 +110,7 @@ def offset_curves(
         np.ascontiguousarray(offsets_s, dtype=np.float64),
         float(tau_m),
         bool(use_z),
+        float(depth_m),
         n_groups,
     )
 

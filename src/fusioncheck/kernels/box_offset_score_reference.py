@@ -16,6 +16,7 @@ def offset_curves_reference(
     offsets_s: FloatArray,
     tau_m: float,
     use_z: bool = True,
+    depth_m: float = 0.0,
 ) -> FloatArray:
     """Compute the same as :func:`fusioncheck.kernels.box_offset_score.offset_curves`."""
     q = local_m[None, :, :] + offsets_s[:, None, None] * slope_mps[None, :, :]  # (K, N, 3)
@@ -28,7 +29,7 @@ def offset_curves_reference(
         az = q[..., 2] - h[:, 2]
         d2 = d2 + np.maximum(az, 0.0) ** 2
         inside = np.minimum(inside, -az)
-    d2 = np.where(d2 == 0.0, inside**2, d2)
+    d2 = np.where(d2 == 0.0, (inside - depth_m) ** 2, (np.sqrt(d2) + depth_m) ** 2)
     loss = np.minimum(d2, tau_m**2) / tau_m**2 * weight[None, :]  # (K, N)
     out = np.zeros((half_m.shape[0], offsets_s.size))
     for g in range(half_m.shape[0]):

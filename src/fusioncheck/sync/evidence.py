@@ -34,6 +34,8 @@ class BoxEvidence:
     _slope: list[FloatArray] = field(default_factory=list, repr=False)
     _half: list[FloatArray] = field(default_factory=list, repr=False)
     _track: list[str] = field(default_factory=list, repr=False)
+    #: Evidence that could not be read (one message per unreadable file, naming it).
+    problems: list[str] = field(default_factory=list)
 
     def add(self, track: str, local_m: FloatArray, slope_mps: FloatArray, half_m: FloatArray) -> None:
         """Add one observation: points ``(n, 3)`` in its box frame, their slopes ``(n, 3)`` or ``(3,)``."""
@@ -86,11 +88,11 @@ class _Compiled:
     track_of_group: np.ndarray
     n_tracks: int
 
-    def curves(self, offsets_ms: FloatArray, tau_m: float, use_z: bool) -> FloatArray:
+    def curves(self, offsets_ms: FloatArray, tau_m: float, use_z: bool, depth_m: float = 0.0) -> FloatArray:
         """Per-track curves ``(T, K)`` at candidate offsets ``(K,)`` in ms."""
         per_obs = offset_curves(
             self.local, self.slope, self.group, self.weight, self.half, np.asarray(offsets_ms) * 1e-3,
-            tau_m, use_z,
+            tau_m, use_z, depth_m,
         )  # fmt: skip
         out = np.zeros((self.n_tracks, per_obs.shape[1]))
         np.add.at(out, self.track_of_group, per_obs)
