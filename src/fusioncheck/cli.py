@@ -30,7 +30,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
-    "--format", "format_name", default="auto", show_default=True, help="Input format: auto or nuscenes."
+    "--format", "format_name", default="auto", show_default=True, help="Input format: auto, nuscenes, kitti."
 )
 @click.option(
     "--policy", "policy_path", type=click.Path(path_type=str), help="TOML policy (checks and parameters)."

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fusioncheck.errors import InputError
 from fusioncheck.loaders.base import DataSource
+from fusioncheck.loaders.kitti import KittiSource, detect_kitti
 from fusioncheck.loaders.nuscenes import TABLES, NuScenesSource, find_version_folders
 
 #: Format name -> (detector: path -> bool, opener: path -> DataSource, what the detector looks for).
@@ -21,6 +22,11 @@ FORMATS: dict[str, tuple[Callable[[Path], bool], Callable[[Path], DataSource], s
         NuScenesSource,
         "a nuScenes dataroot: a folder with a version sub-folder (e.g. v1.0-trainval/) holding the "
         f"{len(TABLES)} JSON tables (scene.json, sample.json, sample_data.json, ...)",
+    ),
+    "kitti": (
+        detect_kitti,
+        KittiSource,
+        "a KITTI object or tracking folder: calib/ and velodyne/ (in the folder, training/ or testing/)",
     ),
 }
 
@@ -57,4 +63,4 @@ def open_source(path: str | Path, format: str = "auto") -> DataSource:
     return FORMATS[name][1](Path(path))
 
 
-__all__ = ["FORMATS", "DataSource", "NuScenesSource", "detect_format", "open_source"]
+__all__ = ["FORMATS", "DataSource", "KittiSource", "NuScenesSource", "detect_format", "open_source"]
