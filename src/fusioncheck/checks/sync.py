@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from fusioncheck.checks.base import Check, CheckOutput, Finding, Severity, register
 from fusioncheck.context import SequenceContext
 from fusioncheck.scene.sensors import Modality
+from fusioncheck.sync.camera import CameraSyncSettings, EdgeCache, estimate_camera_offset
 from fusioncheck.sync.estimate import (
     STATUS_EXCEEDS,
     STATUS_NOT_ESTIMABLE,
@@ -40,8 +41,10 @@ class SyncCheck(Check):
         "search_range_ms": 250.0,
         "bootstrap": 400,
         "min_moving_tracks": 3,
+        "min_camera_frames": 3,
         "min_speed_mps": 1.0,
         "max_ci_width_ms": 80.0,
+        "streams": "labels,radar,camera",
     }
 
     def _search(self, min_support: int) -> SearchSettings:
@@ -56,17 +59,30 @@ class SyncCheck(Check):
     def estimates(self, context: SequenceContext) -> list[SyncEstimate]:
         """Every stream's estimate, judged against its tolerance (labels first, then radars, cameras)."""
         p = self.parameters
+        kinds = {k.strip() for k in str(p["streams"]).split(",") if k.strip()}
+        unknown = kinds - {"labels", "radar", "camera"}
+        if unknown:
+            from fusioncheck.errors import PolicyError
+
+            raise PolicyError(f"check sync: unknown stream kind(s) {', '.join(sorted(unknown))} in 'streams'")
         out = []
         labels = estimate_label_offset(
             context, LabelSyncSettings(min_speed_mps=p["min_speed_mps"]), self._search(p["min_moving_tracks"])
         )
-        out.append(judge(labels, p["label_tolerance_ms"]))
+        if "labels" in kinds:
+            out.append(judge(labels, p["label_tolerance_ms"]))
         radar_settings = RadarSyncSettings(min_speed_mps=p["min_speed_mps"])
-        for channel in context.sequence.channels(Modality.RADAR):
+        for channel in context.sequence.channels(Modality.RADAR) if "radar" in kinds else []:
             radar = estimate_radar_offset(
                 context, channel, labels, radar_settings, self._search(p["min_moving_tracks"])
             )
             out.append(judge(radar, p["radar_tolerance_ms"]))
+        cache: EdgeCache = {}
+        for channel in context.sequence.channels(Modality.CAMERA) if "camera" in kinds else []:
+            camera = estimate_camera_offset(
+                context, channel, CameraSyncSettings(), self._search(p["min_camera_frames"]), cache
+            )
+            out.append(judge(camera, p["camera_tolerance_ms"]))
         return out
 
     def run(self, context: SequenceContext) -> CheckOutput:

@@ -13,7 +13,13 @@ import time
 from collections.abc import Callable, Sequence
 
 from fusioncheck.geometry import camera
-from fusioncheck.kernels import box_offset_score, edge_score, ground_scan, points_in_boxes
+from fusioncheck.kernels import (
+    box_offset_score,
+    camera_offset_score,
+    edge_score,
+    ground_scan,
+    points_in_boxes,
+)
 
 #: The warm-up callables, one per kernel module: each compiles (or loads from the cache) its kernels.
 WARM_UPS: tuple[Callable[[], None], ...] = (
@@ -21,6 +27,7 @@ WARM_UPS: tuple[Callable[[], None], ...] = (
     ground_scan.warm_up,
     camera.warm_up,
     box_offset_score.warm_up,
+    camera_offset_score.warm_up,
     edge_score.warm_up,
 )
 
