@@ -47,7 +47,9 @@ class CameraSyncSettings:
     """Parameters of the camera estimator.
 
     Attributes:
-        image_scale: images are decoded at this scale (grey).
+        max_width_px: images are decoded (grey) at the largest of the scales 1, 1/2, 1/4 that keeps them
+            at most this wide (texture of full-size real images gives edges everywhere; half size is also
+            faster).
         decay_px: decay length of the edge attraction at that scale, pixels.
         max_frames: at most this many images per camera (evenly spread over the sequence).
         max_points: at most this many edge points per LiDAR sweep (the heaviest).
@@ -60,11 +62,13 @@ class CameraSyncSettings:
             blurred, compressed image; LiDAR outlines), pixels at the decode scale. The interval is widened
             by this divided by the camera's median image motion.
         min_frames: fewer informative frames: not estimable.
+        strips: with fewer frames than ``min_frames`` each image is cut into this many vertical strips
+            that are resampled instead (a single keyframe still gets an interval).
         max_lidar_gap_s: an image needs a LiDAR sweep stamped within this of it.
         background_px: the attraction's local mean (box of half-width this, pixels) is subtracted.
     """
 
-    image_scale: float = 1.0
+    max_width_px: int = 1000
     decay_px: float = 8.0
     max_frames: int = 40
     max_points: int = 8000
@@ -73,6 +77,7 @@ class CameraSyncSettings:
     min_motion_mrad_per_ms: float = 0.15
     edge_uncertainty_px: float = 0.5
     min_frames: int = 3
+    strips: int = 8
     max_lidar_gap_s: float = 0.06
     background_px: float = 24.0
 
@@ -264,6 +269,7 @@ def _frame(
     edges_of_sweep: LidarEdges,
     camera_from_ego: SE3,
     intrinsics: CameraIntrinsics,
+    scale: float,
     settings: CameraSyncSettings,
     edges: EdgeParameters,
 ) -> _Frame | None:
@@ -279,7 +285,15 @@ def _frame(
     if not np.any(near):
         return None
     dt_s = (lidar_sample.timestamp_us - image_sample.timestamp_us) * 1e-6
-    image = context.source.read_image(image_sample, scale=settings.image_scale, grey=True)
+    image = context.source.read_image(image_sample, scale=scale, grey=True)
+    if image.pixels.shape[:2] != (intrinsics.height_px, intrinsics.width_px) and intrinsics.width_px > 0:
+        raise InputError(
+            f"image is {image.pixels.shape[1]}x{image.pixels.shape[0]} px at scale {scale:g}, the "
+            f"calibration says {intrinsics.width_px}x{intrinsics.height_px}",
+            path=image_sample.path,
+            table="sample_data",
+            record=image_sample.token,
+        )
     attraction = edge_attraction_image(image.pixels, edges)
     # High-pass: the edge density rises toward the vanishing point, so a plain attraction favours
     # offsets that contract the projected points there (forward cameras back in time, rear cameras
@@ -327,6 +341,33 @@ def _image_motion_px_per_ms(
     return float(np.average(per_point[ok], weights=frame.weight[ok])), per_point
 
 
+def decode_scale(intrinsics: CameraIntrinsics, settings: CameraSyncSettings) -> float:
+    """Return the decode scale of a camera: the largest of 1, 0.5, 0.25 keeping it <= ``max_width_px``."""
+    for scale in (1.0, 0.5, 0.25):
+        if intrinsics.width_px * scale <= settings.max_width_px:
+            return scale
+    return 0.125
+
+
+def _strips(
+    frames: list[_Frame], n_strips: int, poses: PoseTrack, camera_from_ego: SE3, intrinsics: CameraIntrinsics
+) -> list[_Frame]:
+    """Split every frame into ``n_strips`` vertical image strips (by where its points project at offset 0)."""
+    out = []
+    for frame in frames:
+        uv, _valid = _project(frame, 0.0, poses, camera_from_ego, intrinsics)
+        width = frame.attraction.shape[1]
+        strip = np.clip(np.nan_to_num(uv[:, 0], nan=-1.0) * n_strips // width, 0, n_strips - 1).astype(int)
+        for k in range(n_strips):
+            mine = strip == k
+            if np.count_nonzero(mine & (frame.weight > 0)) >= 5:
+                out.append(
+                    _Frame(frame.sample, frame.points_m[mine], frame.velocity_mps[mine], frame.time_s[mine],
+                           frame.weight[mine], frame.attraction)
+                )  # fmt: skip
+    return out
+
+
 def estimate_camera_offset(
     context: SequenceContext,
     channel: str,
@@ -342,7 +383,8 @@ def estimate_camera_offset(
     cache = {} if cache is None else cache
     camera = sequence.sensors[channel]
     assert camera.intrinsics is not None  # guaranteed for cameras by Sensor
-    intrinsics = scaled_intrinsics(camera.intrinsics, settings.image_scale)
+    scale = decode_scale(camera.intrinsics, settings)
+    intrinsics = scaled_intrinsics(camera.intrinsics, scale)
     camera_from_ego = camera.ego_from_sensor.inverse()
     poses = sequence.ego_poses
     model = spin_model_for(sequence, lidar)
@@ -372,6 +414,7 @@ def estimate_camera_offset(
                     sweep_edges,
                     camera_from_ego,
                     intrinsics,
+                    scale,
                     settings,
                     edges,
                 )
@@ -389,6 +432,11 @@ def estimate_camera_offset(
         frames.append(frame)
         motions.append(motion)
     note = f"; {len(problems)} unreadable file(s) skipped, first: {problems[0]}" if problems else ""
+    if 0 < len(frames) < settings.min_frames:
+        # Too few images to resample: resample vertical strips of them (different objects) instead.
+        n_images = len(frames)
+        frames = _strips(frames, settings.strips, poses, camera_from_ego, intrinsics)
+        note += f"; {n_images} image(s): the interval resamples {len(frames)} image strips"
     if len(frames) < settings.min_frames:
         reason = (
             f"{len(frames)} informative frame(s) (fewer than {settings.min_frames}); {weak} frame(s) where "
