@@ -100,13 +100,21 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["kernels"]), default="kernels")
+@click.argument("what", type=click.Choice(["kernels", "sync"]), default="kernels")
 @click.option("--repeats", default=20, show_default=True, type=click.IntRange(1))
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON."
 )
 def bench(what: str, repeats: int, json_path: Path | None) -> None:
     """Measure fusioncheck side by side with what users would otherwise run (medians, ratios)."""
+    if what == "sync":
+        from fusioncheck.bench.sync import format_sync_bench, run_sync_bench
+
+        sync_result = run_sync_bench(repeats=min(repeats, 3))
+        click.echo(format_sync_bench(sync_result))
+        if json_path:
+            json_path.write_text(json.dumps(sync_result, indent=1, default=str) + "\n", encoding="utf-8")
+        return
     from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
 
     result = run_points_in_boxes_bench(repeats=repeats)

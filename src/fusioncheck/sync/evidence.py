@@ -36,6 +36,8 @@ class BoxEvidence:
     _track: list[str] = field(default_factory=list, repr=False)
     #: Evidence that could not be read (one message per unreadable file, naming it).
     problems: list[str] = field(default_factory=list)
+    #: Speed of the object of each observation, m/s (for the estimators' systematic terms).
+    speeds_mps: list[float] = field(default_factory=list)
 
     def add(self, track: str, local_m: FloatArray, slope_mps: FloatArray, half_m: FloatArray) -> None:
         """Add one observation: points ``(n, 3)`` in its box frame, their slopes ``(n, 3)`` or ``(3,)``."""
