@@ -31,6 +31,8 @@ def plot_sync_curves(sequence: str, estimates: Sequence[SyncEstimate], path: Pat
         if e.curve.size:
             ax.plot(e.curve_offsets_ms, e.curve, color="0.3", lw=1.0)
             ax.set_ylabel("objective (normalised)", fontsize=8)
+        else:
+            ax.set_xlim(-250, 250)
         if e.ci95_ms is not None:
             ax.axvspan(e.ci95_ms[0], e.ci95_ms[1], color="tab:blue", alpha=0.25, label="95 % interval")
         if e.offset_ms is not None:
