@@ -33,7 +33,7 @@ from fusioncheck.geometry import quaternion
 from fusioncheck.geometry.camera import project_points
 from fusioncheck.geometry.se3 import SE3
 from fusioncheck.kernels.camera_offset_score import offset_scores
-from fusioncheck.kernels.edge_distance import EdgeParameters, edge_attraction_image
+from fusioncheck.kernels.edge_distance import EdgeParameters, edge_attraction, edge_map
 from fusioncheck.scene.poses import PoseTrack
 from fusioncheck.scene.samples import SensorSample
 from fusioncheck.scene.sensors import CameraIntrinsics
@@ -294,7 +294,14 @@ def _frame(
             table="sample_data",
             record=image_sample.token,
         )
-    attraction = edge_attraction_image(image.pixels, edges)
+    # Issue 5's edge map and attraction, with the 3x3-mask distance transform: 4x faster than the
+    # precise mask at these sizes, and its < 2 % distance error is immaterial to an 8 px decay.
+    edge = edge_map(image.pixels, edges)
+    if edge.any():
+        distance = cv2.distanceTransform(np.where(edge, 0, 255).astype(np.uint8), cv2.DIST_L2, 3)
+    else:
+        distance = np.full(edge.shape, float(sum(edge.shape)), dtype=np.float32)
+    attraction = edge_attraction(distance, edges)
     # High-pass: the edge density rises toward the vanishing point, so a plain attraction favours
     # offsets that contract the projected points there (forward cameras back in time, rear cameras
     # ahead). Subtracting the attraction's local mean leaves only how well points sit *on* edges.

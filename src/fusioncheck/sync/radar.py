@@ -24,9 +24,7 @@ import numpy as np
 
 from fusioncheck.context import SequenceContext
 from fusioncheck.errors import InputError
-from fusioncheck.geometry import quaternion
 from fusioncheck.geometry.se3 import SE3
-from fusioncheck.scene.boxes import BoxTrack
 from fusioncheck.scene.poses import PoseTrack
 from fusioncheck.scene.samples import SensorSample
 from fusioncheck.sync.estimate import (
@@ -37,6 +35,7 @@ from fusioncheck.sync.estimate import (
     not_estimable,
 )
 from fusioncheck.sync.evidence import BoxEvidence
+from fusioncheck.sync.tracks import TrackStates, TrackTable
 from fusioncheck.typing import FloatArray
 
 #: Half-width of the pose difference that gives the ego's point velocities, seconds.
@@ -84,22 +83,24 @@ def gather_radar_evidence(
     """
     sequence = context.sequence
     sensor = sequence.sensors[channel]
-    tracks: list[BoxTrack] = [
-        t for t in sequence.tracks.values()
-        if len(t) >= 2
-        and np.nanmax(np.linalg.norm(t.velocities_mps[:, :2], axis=1)) >= settings.min_speed_mps
-    ]  # fmt: skip
+    table = TrackTable(
+        [
+            t for t in sequence.tracks.values()
+            if len(t) >= 2
+            and np.nanmax(np.linalg.norm(t.velocities_mps[:, :2], axis=1)) >= settings.min_speed_mps
+        ]
+    )  # fmt: skip
     evidence = BoxEvidence(settings.tau_m, use_z=False)
-    if not tracks:
+    if not len(table):
         return evidence
     reach_s = search.range_ms * 1e-3
     for sample in sequence.samples.get(channel, ()):
         box_time_us = sample.timestamp_us - label_offset_ms * 1e3
-        live = [t for t in tracks if t.covers(box_time_us)]
-        if not live:
+        if not np.any(table.live(box_time_us)):
             continue
         try:
-            _add_scan(context, sample, box_time_us, sensor.ego_from_sensor, live, settings, reach_s, evidence)
+            _add_scan(context, sample, table.states_at(box_time_us), table, sensor.ego_from_sensor, settings,
+                      reach_s, evidence)  # fmt: skip
         except InputError as exc:
             evidence.problems.append(str(exc))
     return evidence
@@ -108,9 +109,9 @@ def gather_radar_evidence(
 def _add_scan(
     context: SequenceContext,
     sample: SensorSample,
-    box_time_us: float,
+    states: TrackStates,
+    table: TrackTable,
     ego_from_radar: SE3,
-    live: list[BoxTrack],
     settings: RadarSyncSettings,
     reach_s: float,
     evidence: BoxEvidence,
@@ -120,22 +121,24 @@ def _add_scan(
         return
     ego_pts = ego_from_radar.transform_points(scan.xyz)
     points = sample.global_from_ego.transform_points(ego_pts)
-    poses = context.sequence.ego_poses
-    ego_velocity = _ego_point_velocities(poses, sample.timestamp_us, ego_pts)
-    for track in live:
-        state = track.state_at(box_time_us)
-        velocity = state.velocity_mps
-        if not np.all(np.isfinite(velocity)) or np.linalg.norm(velocity[:2]) < settings.min_speed_mps:
-            continue
-        rotation = quaternion.to_matrix(state.quat_wxyz[None])[0]
-        half = 0.5 * state.size_m
-        slopes = (ego_velocity - velocity) @ rotation
-        local = (points - state.center_m) @ rotation
-        reach = half[:2] + settings.margin_m + np.abs(slopes[:, :2]) * reach_s
-        inside = np.all(np.abs(local[:, :2]) <= reach, axis=1)
-        if not np.any(inside):
-            continue
-        evidence.add(track.instance, local[inside], slopes[inside], half)
+    ego_velocity = _ego_point_velocities(context.sequence.ego_poses, sample.timestamp_us, ego_pts)
+    speed = np.linalg.norm(states.velocities_mps[:, :2], axis=1)
+    moving = np.isfinite(speed) & (speed >= settings.min_speed_mps)
+    if not np.any(moving):
+        return
+    rotations = states.rotations()[moving]  # (M, 3, 3)
+    centers, halves = states.centers_m[moving], 0.5 * states.sizes_m[moving]
+    velocities = states.velocities_mps[moving]
+    # (M, N, 3): every return in every moving box's frame, and its slope per second of offset.
+    local = np.einsum("mji,mnj->mni", rotations, points[None] - centers[:, None])
+    slopes = np.einsum("mji,mnj->mni", rotations, ego_velocity[None] - velocities[:, None])
+    reach = halves[:, None, :2] + settings.margin_m + np.abs(slopes[..., :2]) * reach_s
+    inside = np.all(np.abs(local[..., :2]) <= reach, axis=2)  # (M, N)
+    tracks = states.index[moving]
+    for m in np.flatnonzero(inside.any(axis=1)):
+        hit = inside[m]
+        evidence.add(table.instances[tracks[m]], local[m, hit], slopes[m, hit], halves[m])
+        evidence.speeds_mps.append(float(np.linalg.norm(velocities[m, :2])))
 
 
 def estimate_radar_offset(
