@@ -41,3 +41,17 @@ def test_radar_without_moving_tracks_is_not_estimable(offset_context, labels):
         offset_context, "RADAR_FRONT", labels, RadarSyncSettings(min_speed_mps=100.0), SearchSettings()
     )
     assert e.status == STATUS_NOT_ESTIMABLE and e.offset_ms is None
+
+
+def test_drift_is_reported_with_an_interval(offset_context, labels):
+    # RADAR_BACK_LEFT drifts by +1 ms/s; RADAR_FRONT's clock is constant.
+    drifting = estimate_radar_offset(
+        offset_context, "RADAR_BACK_LEFT", labels, RadarSyncSettings(), SearchSettings()
+    )
+    steady = estimate_radar_offset(
+        offset_context, "RADAR_FRONT", labels, RadarSyncSettings(), SearchSettings()
+    )
+    for e, truth in ((drifting, 1.0), (steady, 0.0)):
+        lo, hi = e.drift_ci95_ms_per_s
+        assert lo <= truth <= hi and hi - lo < 5.0
+        assert e.to_row()["drift_ms_per_s"] == pytest.approx(e.drift_ms_per_s, abs=1e-3)

@@ -21,6 +21,7 @@ frames is reported not estimable with the reason, rather than as a number the da
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -37,7 +38,13 @@ from fusioncheck.kernels.edge_distance import EdgeParameters, edge_attraction, e
 from fusioncheck.scene.poses import PoseTrack
 from fusioncheck.scene.samples import SensorSample
 from fusioncheck.scene.sensors import CameraIntrinsics
-from fusioncheck.sync.estimate import SearchSettings, SyncEstimate, estimate_from_curves, not_estimable
+from fusioncheck.sync.estimate import (
+    SearchSettings,
+    SyncEstimate,
+    estimate_drift,
+    estimate_from_curves,
+    not_estimable,
+)
 from fusioncheck.sync.lidar_timing import SpinModel, spin_model_for, sweep_point_times_s
 from fusioncheck.typing import BoolArray, FloatArray, IntArray
 
@@ -464,12 +471,12 @@ def estimate_camera_offset(
         )
         return not_estimable(channel, lidar, reason, len(frames))
 
-    def curves_of(offsets_ms: FloatArray) -> FloatArray:
+    def curves_of(offsets_ms: FloatArray, subset: list[_Frame] = frames) -> FloatArray:
         # Minus the mean attraction of the points inside the image: a sum would favour offsets that
         # keep more points in view (a forward camera's points converge as it moves back in time).
-        out = np.zeros((len(frames), offsets_ms.size))
+        out = np.zeros((len(subset), offsets_ms.size))
         offsets_s = np.asarray(offsets_ms, dtype=np.float64) * 1e-3
-        for i, frame in enumerate(frames):
+        for i, frame in enumerate(subset):
             rotations, translations = _camera_from_global(
                 poses, frame.sample.timestamp_us + offsets_s * 1e6, camera_from_ego
             )
@@ -481,6 +488,13 @@ def estimate_camera_offset(
         return out
 
     result = estimate_from_curves(channel, lidar, curves_of, len(frames), search)
+    times_us = np.array([f.sample.timestamp_us for f in frames], dtype=np.float64)
+
+    def half_curves(keep: np.ndarray) -> tuple[Callable[[FloatArray], FloatArray], int]:
+        subset = [f for f, k in zip(frames, keep, strict=True) if k]
+        return (lambda offsets_ms: curves_of(offsets_ms, subset)), len(subset)
+
+    result = estimate_drift(result, times_us, half_curves, search)
     if result.ci95_ms is not None:
         lo, hi = result.ci95_ms
         result.ci95_ms = (lo - systematic_ms, hi + systematic_ms)

@@ -38,6 +38,9 @@ class SyncEstimate:
         curve_offsets_ms: ``(K,)`` candidate offsets of the objective curve, ms (for plots).
         curve: ``(K,)`` the summed objective at those offsets, normalised to 0..1 (for plots).
         tolerance_ms: the policy tolerance the estimate was judged against.
+        drift_ms_per_s: change of the offset per second over the sequence (a drifting clock), from the
+            offsets of its first and second half; None when either half is not estimable.
+        drift_ci95_ms_per_s: 95 % interval of the drift.
     """
 
     stream: str
@@ -50,6 +53,8 @@ class SyncEstimate:
     curve_offsets_ms: FloatArray = field(default_factory=lambda: np.zeros(0))
     curve: FloatArray = field(default_factory=lambda: np.zeros(0))
     tolerance_ms: float = 0.0
+    drift_ms_per_s: float | None = None
+    drift_ci95_ms_per_s: tuple[float, float] | None = None
 
     def to_row(self) -> dict[str, Any]:
         """Return the ``sequences[].sync[]`` row of report.json."""
@@ -62,6 +67,10 @@ class SyncEstimate:
             "status": self.status,
             "reason": self.reason,
             "tolerance_ms": float(self.tolerance_ms),
+            "drift_ms_per_s": None if self.drift_ms_per_s is None else round(float(self.drift_ms_per_s), 3),
+            "drift_ci95_ms_per_s": None
+            if self.drift_ci95_ms_per_s is None
+            else [round(float(v), 3) for v in self.drift_ci95_ms_per_s],
         }
 
 
@@ -201,3 +210,39 @@ def judge(estimate: SyncEstimate, tolerance_ms: float) -> SyncEstimate:
     else:
         estimate.status = STATUS_OK
     return estimate
+
+
+def estimate_drift(
+    result: SyncEstimate,
+    times_us: FloatArray,
+    curves_for: Callable[[np.ndarray], tuple[Callable[[FloatArray], FloatArray], int]],
+    settings: SearchSettings,
+) -> SyncEstimate:
+    """Set ``result``'s drift from the offsets of the evidence before and after its median time.
+
+    Args:
+        result: the whole sequence's estimate (left unchanged when not estimable).
+        times_us: ``(G,)`` time of every observation, microseconds.
+        curves_for: observation mask -> (group curves function, number of groups) of that subset.
+        settings: search settings (as for the whole sequence).
+    """
+    if result.offset_ms is None or result.status == STATUS_NOT_ESTIMABLE or times_us.size < 2:
+        return result
+    split = float(np.median(times_us))
+    halves = []
+    for keep in (times_us <= split, times_us > split):
+        curves_of, n_groups = curves_for(keep)
+        half = estimate_from_curves(result.stream, result.reference, curves_of, n_groups, settings)
+        if half.offset_ms is None or half.ci95_ms is None or half.status == STATUS_NOT_ESTIMABLE:
+            return result
+        halves.append((half, float(np.median(times_us[keep]))))
+    (early, t0), (late, t1) = halves
+    dt_s = (t1 - t0) * 1e-6
+    if dt_s <= 0 or early.offset_ms is None or late.offset_ms is None:
+        return result
+    assert early.ci95_ms is not None and late.ci95_ms is not None  # estimable halves have intervals
+    drift = (late.offset_ms - early.offset_ms) / dt_s
+    half_width = float(np.hypot(early.ci95_ms[1] - early.ci95_ms[0], late.ci95_ms[1] - late.ci95_ms[0])) / 2
+    result.drift_ms_per_s = drift
+    result.drift_ci95_ms_per_s = (drift - half_width / dt_s, drift + half_width / dt_s)
+    return result

@@ -34,13 +34,17 @@ class BoxEvidence:
     _slope: list[FloatArray] = field(default_factory=list, repr=False)
     _half: list[FloatArray] = field(default_factory=list, repr=False)
     _track: list[str] = field(default_factory=list, repr=False)
+    _time_us: list[float] = field(default_factory=list, repr=False)
     #: Evidence that could not be read (one message per unreadable file, naming it).
     problems: list[str] = field(default_factory=list)
     #: Speed of the object of each observation, m/s (for the estimators' systematic terms).
     speeds_mps: list[float] = field(default_factory=list)
 
-    def add(self, track: str, local_m: FloatArray, slope_mps: FloatArray, half_m: FloatArray) -> None:
-        """Add one observation: points ``(n, 3)`` in its box frame, their slopes ``(n, 3)`` or ``(3,)``."""
+    def add(
+        self, track: str, local_m: FloatArray, slope_mps: FloatArray, half_m: FloatArray, time_us: float
+    ) -> None:
+        """Add an observation at ``time_us``: points ``(n, 3)`` in its box frame and their slopes."""
+        self._time_us.append(float(time_us))
         n = local_m.shape[0]
         self._local.append(np.asarray(local_m, dtype=np.float64))
         self._slope.append(np.broadcast_to(np.asarray(slope_mps, dtype=np.float64), (n, 3)))
@@ -56,6 +60,22 @@ class BoxEvidence:
     def observations(self) -> int:
         """Number of observations."""
         return len(self._track)
+
+    @property
+    def times_us(self) -> FloatArray:
+        """``(observations,)`` times of the observations, microseconds."""
+        return np.asarray(self._time_us, dtype=np.float64)
+
+    def subset(self, keep: np.ndarray) -> BoxEvidence:
+        """Return the observations where ``keep`` ``(observations,)`` is True."""
+        out = BoxEvidence(self.tau_m, self.use_z, self.max_points)
+        for i in np.flatnonzero(keep):
+            out._local.append(self._local[i])
+            out._slope.append(self._slope[i])
+            out._half.append(self._half[i])
+            out._track.append(self._track[i])
+            out._time_us.append(self._time_us[i])
+        return out
 
     def compile(self) -> _Compiled:
         """Stack everything into arrays for the kernel."""

@@ -15,6 +15,7 @@ faces (:mod:`fusioncheck.kernels.box_offset_score`); the interval resamples trac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,13 @@ from fusioncheck.context import SequenceContext
 from fusioncheck.geometry import quaternion
 from fusioncheck.kernels.points_in_boxes import points_in_boxes
 from fusioncheck.scene.boxes import BoxArrays, boxes_to_arrays
-from fusioncheck.sync.estimate import SearchSettings, SyncEstimate, estimate_from_curves, not_estimable
+from fusioncheck.sync.estimate import (
+    SearchSettings,
+    SyncEstimate,
+    estimate_drift,
+    estimate_from_curves,
+    not_estimable,
+)
 from fusioncheck.sync.evidence import BoxEvidence
 from fusioncheck.sync.lidar_timing import spin_model_for, sweep_point_times_s
 from fusioncheck.typing import FloatArray
@@ -111,7 +118,7 @@ def gather_label_evidence(
             )
             if np.count_nonzero(inside) < settings.min_points:
                 continue
-            evidence.add(box.instance, local[inside], slope, half)
+            evidence.add(box.instance, local[inside], slope, half, box.timestamp_us)
             evidence.speeds_mps.append(float(np.linalg.norm(velocity[:2])))
     return evidence
 
@@ -143,4 +150,13 @@ def estimate_label_offset(
     if result.ci95_ms is not None and evidence.speeds_mps:
         systematic_ms = 1e3 * settings.placement_bias_m / float(np.median(evidence.speeds_mps))
         result.ci95_ms = (result.ci95_ms[0] - systematic_ms, result.ci95_ms[1] + systematic_ms)
-    return result
+    return estimate_drift(
+        result, evidence.times_us, lambda keep: _half_curves(evidence, keep, settings), search
+    )
+
+
+def _half_curves(
+    evidence: BoxEvidence, keep: np.ndarray, settings: LabelSyncSettings
+) -> tuple[Callable[[FloatArray], FloatArray], int]:
+    compiled = evidence.subset(keep).compile()
+    return (lambda offsets_ms: compiled.curves(offsets_ms, settings.tau_m, True)), compiled.n_tracks

@@ -18,6 +18,7 @@ the reason says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ from fusioncheck.sync.estimate import (
     STATUS_NOT_ESTIMABLE,
     SearchSettings,
     SyncEstimate,
+    estimate_drift,
     estimate_from_curves,
     not_estimable,
 )
@@ -137,8 +139,19 @@ def _add_scan(
     tracks = states.index[moving]
     for m in np.flatnonzero(inside.any(axis=1)):
         hit = inside[m]
-        evidence.add(table.instances[tracks[m]], local[m, hit], slopes[m, hit], halves[m])
+        evidence.add(
+            table.instances[tracks[m]], local[m, hit], slopes[m, hit], halves[m], sample.timestamp_us
+        )
         evidence.speeds_mps.append(float(np.linalg.norm(velocities[m, :2])))
+
+
+def _half_curves(
+    evidence: BoxEvidence, keep: np.ndarray, settings: RadarSyncSettings
+) -> tuple[Callable[[FloatArray], FloatArray], int]:
+    compiled = evidence.subset(keep).compile()
+    return (
+        lambda offsets_ms: compiled.curves(offsets_ms, settings.tau_m, False, settings.depth_m)
+    ), compiled.n_tracks
 
 
 def estimate_radar_offset(
@@ -168,6 +181,9 @@ def estimate_radar_offset(
     if evidence.problems:
         note = f"{len(evidence.problems)} unreadable scan(s) skipped, first: {evidence.problems[0]}"
         result.reason = note if result.reason is None else f"{result.reason}; {note}"
+    result = estimate_drift(
+        result, evidence.times_us, lambda keep: _half_curves(evidence, keep, settings), search
+    )
     if result.offset_ms is None or result.ci95_ms is None:
         return result
     if not labels_known or labels.offset_ms is None or labels.ci95_ms is None:
