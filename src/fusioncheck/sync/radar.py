@@ -89,7 +89,8 @@ def gather_radar_evidence(
         [
             t for t in sequence.tracks.values()
             if len(t) >= 2
-            and np.nanmax(np.linalg.norm(t.velocities_mps[:, :2], axis=1)) >= settings.min_speed_mps
+            # NaN speeds (gaps, single boxes) compare False: a track moves if any known speed is enough.
+            and bool(np.any(np.linalg.norm(t.velocities_mps[:, :2], axis=1) >= settings.min_speed_mps))
         ]
     )  # fmt: skip
     evidence = BoxEvidence(settings.tau_m, use_z=False)
