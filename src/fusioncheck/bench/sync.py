@@ -38,6 +38,7 @@ from fusioncheck.loaders.nuscenes import NuScenesSource
 from fusioncheck.simulate import FaultSpec, SimConfig, simulate
 from fusioncheck.sync.camera import (
     CameraSyncSettings,
+    _attach_image,
     _camera_from_global,
     _frame,
     _lidar_for,
@@ -111,25 +112,25 @@ def run_sync_bench(repeats: int = 3, work: Path | None = None) -> dict[str, Any]
     assert lidar_sample is not None
     edges = lidar_edges(context, lidar_sample, spin_model_for(context.sequence, lidar), settings)
     assert edges is not None
-    frame = _frame(
-        context, image_sample, lidar_sample, edges, camera_from_ego, intrinsics, scale, settings,
-        EdgeParameters(decay_px=settings.decay_px),
-    )  # fmt: skip
+    frame = _frame(context, image_sample, lidar_sample, edges, camera_from_ego, intrinsics)
     assert frame is not None
+    _attach_image(context, frame, intrinsics, scale, settings, EdgeParameters(decay_px=settings.decay_px))
+    assert frame.attraction is not None
+    attraction = frame.attraction
     poses = context.sequence.ego_poses
     rot, trans = _camera_from_global(poses, image_sample.timestamp_us + offsets_s * 1e6, camera_from_ego)
 
     def fused() -> None:
         offset_scores(
             frame.points_m, frame.velocity_mps, frame.time_s, frame.weight, offsets_s, (rot, trans),
-            intrinsics, frame.attraction,
+            intrinsics, attraction,
         )  # fmt: skip
 
     def python_loop() -> None:
         for k, o in enumerate(offsets_s):
             world = frame.points_m + frame.velocity_mps * (o - frame.time_s)[:, None]
             uv, _d, valid = project_points(world @ rot[k].T + trans[k], intrinsics)
-            score_projected(uv, valid, frame.weight, frame.attraction)
+            score_projected(uv, valid, frame.weight, attraction)
 
     matrix = intrinsics.matrix
     distortion = intrinsics.distortion if intrinsics.distortion.size else np.zeros(5)
@@ -141,7 +142,7 @@ def run_sync_bench(repeats: int = 3, work: Path | None = None) -> dict[str, Any]
             front = cam[:, 2] > 0.1
             uv, _ = cv2.projectPoints(cam[front], np.zeros(3), np.zeros(3), matrix, distortion)
             uv64 = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
-            score_projected(uv64, np.ones(int(front.sum()), bool), frame.weight[front], frame.attraction)
+            score_projected(uv64, np.ones(int(front.sum()), bool), frame.weight[front], attraction)
 
     result["camera_objective"] = {
         "points": int(frame.points_m.shape[0]),

@@ -138,7 +138,7 @@ class _Frame:
     velocity_mps: FloatArray  # (N, 3) global (0 for static points)
     time_s: FloatArray  # (N,) capture time relative to the image stamp
     weight: FloatArray  # (N,)
-    attraction: np.ndarray  # (H, W) float32
+    attraction: np.ndarray | None = None  # (H, W) float32, once the image is decoded
 
 
 def silhouette_points(
@@ -276,10 +276,8 @@ def _frame(
     edges_of_sweep: LidarEdges,
     camera_from_ego: SE3,
     intrinsics: CameraIntrinsics,
-    scale: float,
-    settings: CameraSyncSettings,
-    edges: EdgeParameters,
 ) -> _Frame | None:
+    """Select the sweep's edge points near the camera's view, timed relative to the image (no pixels yet)."""
     # Only points near the camera's view at offset 0 (a 25 % margin around the image) can matter.
     r, t = _camera_from_global(
         context.sequence.ego_poses, np.array([image_sample.timestamp_us]), camera_from_ego
@@ -292,6 +290,25 @@ def _frame(
     if not np.any(near):
         return None
     dt_s = (lidar_sample.timestamp_us - image_sample.timestamp_us) * 1e-6
+    return _Frame(
+        image_sample,
+        edges_of_sweep.points_m[near],
+        edges_of_sweep.velocity_mps[near],
+        edges_of_sweep.time_s[near] + dt_s,
+        edges_of_sweep.weight[near],
+    )
+
+
+def _attach_image(
+    context: SequenceContext,
+    frame: _Frame,
+    intrinsics: CameraIntrinsics,
+    scale: float,
+    settings: CameraSyncSettings,
+    edges: EdgeParameters,
+) -> None:
+    """Decode the frame's image and set its (high-passed) edge attraction."""
+    image_sample = frame.sample
     image = context.source.read_image(image_sample, scale=scale, grey=True)
     if image.pixels.shape[:2] != (intrinsics.height_px, intrinsics.width_px) and intrinsics.width_px > 0:
         raise InputError(
@@ -313,15 +330,7 @@ def _frame(
     # offsets that contract the projected points there (forward cameras back in time, rear cameras
     # ahead). Subtracting the attraction's local mean leaves only how well points sit *on* edges.
     size = 2 * round(settings.background_px) + 1
-    attraction = (attraction - cv2.blur(attraction, (size, size))).astype(np.float32)
-    return _Frame(
-        image_sample,
-        edges_of_sweep.points_m[near],
-        edges_of_sweep.velocity_mps[near],
-        edges_of_sweep.time_s[near] + dt_s,
-        edges_of_sweep.weight[near],
-        attraction,
-    )
+    frame.attraction = (attraction - cv2.blur(attraction, (size, size))).astype(np.float32)
 
 
 def _project(
@@ -345,7 +354,7 @@ def _image_motion_px_per_ms(
     """
     uv0, ok0 = _project(frame, -0.01, poses, camera_from_ego, intrinsics)
     uv1, ok1 = _project(frame, 0.01, poses, camera_from_ego, intrinsics)
-    h, w = frame.attraction.shape
+    h, w = intrinsics.height_px, intrinsics.width_px
     with np.errstate(invalid="ignore"):
         ok = ok0 & ok1 & (uv0[:, 0] >= 0) & (uv0[:, 0] < w) & (uv0[:, 1] >= 0) & (uv0[:, 1] < h)
     per_point = np.zeros(frame.weight.size)
@@ -353,6 +362,12 @@ def _image_motion_px_per_ms(
         return 0.0, per_point
     per_point[ok] = np.linalg.norm(uv1[ok] - uv0[ok], axis=1) / 20.0
     return float(np.average(per_point[ok], weights=frame.weight[ok])), per_point
+
+
+def _angular_motion(motions_px_per_ms: list[float], intrinsics: CameraIntrinsics) -> float:
+    """Median image motion of the frames as an angle, milliradians per ms of offset."""
+    focal_px = float(np.sqrt(intrinsics.matrix[0, 0] * intrinsics.matrix[1, 1]))
+    return 1e3 * float(np.median(motions_px_per_ms)) / focal_px
 
 
 def decode_scale(intrinsics: CameraIntrinsics, settings: CameraSyncSettings) -> float:
@@ -370,7 +385,7 @@ def _strips(
     out = []
     for frame in frames:
         uv, _valid = _project(frame, 0.0, poses, camera_from_ego, intrinsics)
-        width = frame.attraction.shape[1]
+        width = intrinsics.width_px
         strip = np.clip(np.nan_to_num(uv[:, 0], nan=-1.0) * n_strips // width, 0, n_strips - 1).astype(int)
         for k in range(n_strips):
             mine = strip == k
@@ -421,17 +436,7 @@ def estimate_camera_offset(
             sweep_edges = cache[lidar_sample.token]
             frame = None
             if sweep_edges is not None:
-                frame = _frame(
-                    context,
-                    image_sample,
-                    lidar_sample,
-                    sweep_edges,
-                    camera_from_ego,
-                    intrinsics,
-                    scale,
-                    settings,
-                    edges,
-                )
+                frame = _frame(context, image_sample, lidar_sample, sweep_edges, camera_from_ego, intrinsics)
         except InputError as exc:
             problems.append(str(exc))
             continue
@@ -445,6 +450,19 @@ def estimate_camera_offset(
         frame.weight = frame.weight * per_point
         frames.append(frame)
         motions.append(motion)
+    # Images are decoded only now, for the frames that carry evidence, and only if the camera as a whole
+    # moves enough in its images (checked first, on the projected points alone).
+    if frames and _angular_motion(motions, intrinsics) >= settings.min_motion_mrad_per_ms:
+        decoded = []
+        for frame in frames:
+            try:
+                _attach_image(context, frame, intrinsics, scale, settings, edges)
+            except InputError as exc:
+                problems.append(str(exc))
+                continue
+            decoded.append(frame)
+        motions = [m for f, m in zip(frames, motions, strict=True) if f.attraction is not None]
+        frames = decoded
     note = f"; {len(problems)} unreadable file(s) skipped, first: {problems[0]}" if problems else ""
     if 0 < len(frames) < settings.min_frames:
         # Too few images to resample: resample vertical strips of them (different objects) instead.
@@ -459,8 +477,7 @@ def estimate_camera_offset(
         )
         return not_estimable(channel, lidar, reason, len(frames))
     motion_px_per_ms = float(np.median(motions))
-    focal_px = float(np.sqrt(intrinsics.matrix[0, 0] * intrinsics.matrix[1, 1]))
-    motion_mrad_per_ms = 1e3 * motion_px_per_ms / focal_px
+    motion_mrad_per_ms = _angular_motion(motions, intrinsics)
     systematic_ms = settings.edge_uncertainty_px / motion_px_per_ms
     if motion_mrad_per_ms < settings.min_motion_mrad_per_ms:
         reason = (
@@ -477,6 +494,7 @@ def estimate_camera_offset(
         out = np.zeros((len(subset), offsets_ms.size))
         offsets_s = np.asarray(offsets_ms, dtype=np.float64) * 1e-3
         for i, frame in enumerate(subset):
+            assert frame.attraction is not None  # every frame kept was decoded above
             rotations, translations = _camera_from_global(
                 poses, frame.sample.timestamp_us + offsets_s * 1e6, camera_from_ego
             )
