@@ -176,8 +176,8 @@ def format_sync_bench(result: dict[str, Any]) -> str:
     lines = [
         f"sync on a {s['keyframes']}-keyframe scene, 6 cameras, 5 radars (median of {s['repeats']}):",
         f"  labels {s['labels']:.2f} s, radars {s['radar']:.2f} s, cameras {s['camera']:.2f} s, "
-        f"all streams {s['labels,radar,camera']:.2f} s wall, {s['cpu_all']:.2f} s CPU (target <= 10 s; single "
-        "process: wall time grows with the load of other processes)",
+        f"all streams {s['labels,radar,camera']:.2f} s wall, {s['cpu_all']:.2f} s CPU (target <= 10 s; "
+        "single process: wall time grows with the load of other processes)",
         "  estimates: "
         + ", ".join(
             f"{k} {v[0]:+.1f}" if v[0] is not None else f"{k} n/a" for k, v in result["estimates"].items()
