@@ -187,14 +187,24 @@ def estimate_radar_offset(
     )
     if result.offset_ms is None or result.ci95_ms is None:
         return result
-    if not labels_known or labels.offset_ms is None or labels.ci95_ms is None:
+    if not labels_known:
         note = f"measured against the labels, whose own offset is not estimable ({labels.reason}); taken as 0"
         result.reason = note if result.reason is None else f"{result.reason}; {note}"
+    if labels.ci95_ms is None:
         return result
+    # The labels' uncertainty (also when their offset was not estimable and taken as 0) carries over.
+    label_offset = labels.offset_ms if labels_known and labels.offset_ms is not None else 0.0
     offset = result.offset_ms
     lo, hi = result.ci95_ms
     l_lo, l_hi = labels.ci95_ms
-    below = float(np.hypot(offset - lo, labels.offset_ms - l_lo))
-    above = float(np.hypot(hi - offset, l_hi - labels.offset_ms))
+    below = float(np.hypot(offset - lo, max(label_offset - l_lo, 0.0)))
+    above = float(np.hypot(hi - offset, max(l_hi - label_offset, 0.0)))
     result.ci95_ms = (offset - below, offset + above)
+    if result.status != STATUS_NOT_ESTIMABLE and below + above > search.max_ci_width_ms:
+        result.status = STATUS_NOT_ESTIMABLE
+        note = (
+            f"with the labels' uncertainty the 95 % interval is {below + above:.0f} ms wide (more than "
+            f"{search.max_ci_width_ms:g} ms)"
+        )
+        result.reason = note if result.reason is None else f"{note}; {result.reason}"
     return result
