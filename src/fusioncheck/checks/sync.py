@@ -78,10 +78,15 @@ class SyncCheck(Check):
             )
             out.append(judge(radar, p["radar_tolerance_ms"]))
         cache: EdgeCache = {}
+        # Points of moving objects move with their labelled boxes, read where the labels show the world
+        # at the sweep's time (the cache holds one label offset for all cameras).
+        known = labels.status != STATUS_NOT_ESTIMABLE and labels.offset_ms is not None
+        label_offset_ms = float(labels.offset_ms) if known and labels.offset_ms is not None else 0.0
         for channel in context.sequence.channels(Modality.CAMERA) if "camera" in kinds else []:
             camera = estimate_camera_offset(
-                context, channel, CameraSyncSettings(), self._search(p["min_camera_frames"]), cache
-            )
+                context, channel, CameraSyncSettings(), self._search(p["min_camera_frames"]), cache,
+                label_offset_ms,
+            )  # fmt: skip
             out.append(judge(camera, p["camera_tolerance_ms"]))
         return out
 

@@ -243,9 +243,17 @@ EdgeCache = dict[str, LidarEdges | None]
 
 
 def lidar_edges(
-    context: SequenceContext, lidar_sample: SensorSample, model: SpinModel, settings: CameraSyncSettings
+    context: SequenceContext,
+    lidar_sample: SensorSample,
+    model: SpinModel,
+    settings: CameraSyncSettings,
+    label_offset_ms: float = 0.0,
 ) -> LidarEdges | None:
-    """Silhouette points of a sweep in the global frame, with their times and velocities (None: none)."""
+    """Silhouette points of a sweep in the global frame, with their times and velocities (None: none).
+
+    A point moves with the labelled box it lies in; the tracks are read at the sweep's stamp minus the
+    labels' own offset (``label_offset_ms``), where the boxes show the world at the sweep's time.
+    """
     sequence = context.sequence
     lidar = sequence.sensors[lidar_sample.channel]
     sweep = context.read_lidar(lidar_sample)
@@ -262,7 +270,9 @@ def lidar_edges(
         idx, weight, outline = idx[keep], weight[keep], outline[keep]
     points = lidar_sample.global_from_ego.compose(lidar.ego_from_sensor).transform_points(outline)
     velocity = np.zeros_like(points)
-    for center, rotation, half, v in _moving_boxes(context, lidar_sample.timestamp_us):
+    for center, rotation, half, v in _moving_boxes(
+        context, lidar_sample.timestamp_us - label_offset_ms * 1e3
+    ):
         local = np.abs((points - center) @ rotation)
         inside = np.all(local <= half + settings.box_margin_m, axis=1)
         velocity[inside] = v
@@ -403,6 +413,7 @@ def estimate_camera_offset(
     settings: CameraSyncSettings,
     search: SearchSettings,
     cache: EdgeCache | None = None,
+    label_offset_ms: float = 0.0,
 ) -> SyncEstimate:
     """Offset of camera ``channel`` against the reference LiDAR (module docstring), interval and support."""
     sequence = context.sequence
@@ -432,7 +443,9 @@ def estimate_camera_offset(
             continue
         try:
             if lidar_sample.token not in cache:
-                cache[lidar_sample.token] = lidar_edges(context, lidar_sample, model, settings)
+                cache[lidar_sample.token] = lidar_edges(
+                    context, lidar_sample, model, settings, label_offset_ms
+                )
             sweep_edges = cache[lidar_sample.token]
             frame = None
             if sweep_edges is not None:
