@@ -13,10 +13,11 @@ def test_oblique_walls_are_not_silhouettes_and_outlines_move_half_a_step_out():
     xyz = np.column_stack([rng * np.cos(az), rng * np.sin(az), np.zeros(az.size)])
     ring = np.zeros(az.size, dtype=int)
     candidates = np.array([3, 14])  # inside the wall, and the object's last point before the background
-    keep, outline = silhouette_points(xyz, ring, candidates, 0.5)
+    keep, outline, step = silhouette_points(xyz, ring, candidates, 0.5)
     assert keep.tolist() == [False, True]
     assert np.rad2deg(np.arctan2(outline[1, 1], outline[1, 0])) == pytest.approx(14.5)
     assert np.hypot(outline[1, 0], outline[1, 1]) == pytest.approx(10.0)
+    assert np.rad2deg(step) == pytest.approx(1.0)
 
 
 def test_vectorised_poses_match_the_pose_track(offset_context):
