@@ -29,3 +29,10 @@ def test_shipped_default_policy_matches_radar_agreement_defaults():
 
     policy = Policy.load(REPO_ROOT / "calib" / "default_policy.toml")
     assert dict(policy.checks["radar_agreement"]) == RadarAgreementCheck.defaults
+
+
+def test_shipped_default_policy_matches_sync_defaults():
+    from fusioncheck.checks.sync import SyncCheck
+
+    policy = Policy.load(REPO_ROOT / "calib" / "default_policy.toml")
+    assert dict(policy.checks["sync"]) == SyncCheck.defaults

@@ -363,7 +363,7 @@ def convert(
 @cli.command()
 @click.argument(
     "what",
-    type=click.Choice(["kernels", "pipeline", "calibration", "loaders", "discovery"]),
+    type=click.Choice(["kernels", "pipeline", "calibration", "loaders", "discovery", "sync"]),
     default="kernels",
 )
 @click.option(
@@ -387,6 +387,7 @@ def bench(what: str, repeats: int | None, json_path: Path | None, data_dir: Path
     run on nuScenes-scale simulated scenes against the I/O floor, on 1 and 2 workers. calibration: the
     edge-alignment scoring against OpenCV projection. loaders: AV2 and OpenLABEL against the same data in
     the nuScenes layout. discovery: LiDAR clustering (numba grid vs open3d DBSCAN) and radar association.
+    sync: the time-offset objectives (numba vs numpy / OpenCV loops).
     """
     result: dict[str, object]
     if what == "pipeline":
@@ -398,6 +399,11 @@ def bench(what: str, repeats: int | None, json_path: Path | None, data_dir: Path
             folder = data_dir if data_dir is not None else Path(tmp)
             result = run_pipeline_bench(folder, scenes=scenes, repeats=repeats or 3)
         click.echo(format_pipeline_bench(result))
+    elif what == "sync":
+        from fusioncheck.bench.sync import format_sync_bench, run_sync_bench
+
+        result = run_sync_bench(repeats=min(repeats or 3, 3))
+        click.echo(format_sync_bench(result))
     elif what == "discovery":
         from fusioncheck.bench.discovery import format_discovery_bench, run_discovery_bench
 

@@ -71,19 +71,24 @@ def test_twenty_logs_one_corrupt_give_19_results_and_one_error(reference, delive
 
 @pytest.mark.parametrize(("sig", "workers"), [(signal.SIGINT, "2"), (signal.SIGKILL, "1")])
 def test_killed_run_resumes_without_loss_or_recomputation(delivery, reference, tmp_path, sig, workers):
-    out = tmp_path / "out"
-    args = cli("run", *map(str, delivery.roots), "--out", str(out), "--workers", workers, "--no-progress")
-    proc = subprocess.Popen(args, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    folder = out / "sequences"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if folder.is_dir() and len(list(folder.glob("*.json"))) >= 6:
+    # Interrupt the run once some results are written. On a loaded machine the poll can lag behind the
+    # workers so that the run ends before the signal lands; then try again, interrupting earlier.
+    for attempt, threshold in enumerate((6, 3, 1)):
+        out = tmp_path / f"out{attempt}"
+        args = cli("run", *map(str, delivery.roots), "--out", str(out), "--workers", workers, "--no-progress")
+        proc = subprocess.Popen(args, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        folder = out / "sequences"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if folder.is_dir() and len(list(folder.glob("*.json"))) >= threshold:
+                break
+            time.sleep(0.005)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        kept = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("*.json")}
+        if len(kept) < 20:
             break
-        time.sleep(0.005)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
-    kept = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("*.json")}
-    assert 6 <= len(kept) < 20, f"the run was not interrupted halfway ({len(kept)} results)"
+    assert 1 <= len(kept) < 20, f"the run was not interrupted halfway ({len(kept)} results)"
     if sig == signal.SIGINT:
         assert proc.returncode == 130
         assert "--resume" in err

@@ -59,11 +59,13 @@ def test_sample_violates_the_default_policy_exit_1_naming_rules(tmp_path):
     assert failing == {(r, c) for r, c in failed}
     assert int(suite.get("failures")) == len(failed)
 
-    # Re-gating the same report with the strict policy: more failures, sync/calibration evidence missing.
+    # Re-gating the same report with the strict policy: more failures; the sample's labels are in time
+    # (no label offset injected), so the sync rule is evaluated on real estimates and passes.
     strict = run("gate", str(out / "report.json"), "--policy", str(STRICT))
     assert strict.returncode == 1
-    assert "label time offset within 20 ms" in strict.stdout
     regated = json.loads((out / "report.json").read_text())
+    labels = [r for r in regated["gate"] if r["rule"] == "label time offset within 20 ms"]
+    assert labels and all(r["passed"] and abs(r["value"]) <= 20.0 for r in labels), labels
     assert len([r for r in regated["gate"] if not r["passed"]]) > len(failed)
 
 

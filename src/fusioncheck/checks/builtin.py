@@ -6,4 +6,5 @@ from fusioncheck.checks import (  # noqa: F401
     camera_projection,
     missing_boxes,
     radar_agreement,
+    sync,
 )

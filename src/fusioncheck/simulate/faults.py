@@ -7,7 +7,8 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
       "delete": {"fraction": 0.1, "unit": "box"},
       "ghost": 3,
       "label_time_offset_ms": 50,
-      "radar": {"fraction": 0.3}
+      "radar": {"fraction": 0.3},
+      "stream_time_offsets": {"CAM_FRONT": 30, "RADAR_FRONT": {"offset_ms": -20, "drift_ms_per_s": 0.5}}
     }
 
 - ``shrink``: nuScenes category -> axis (``length``, ``width``, ``height``) -> relative size change
@@ -38,6 +39,8 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
   opposite way) and ``velocity_zeroed`` (its returns show no motion, as for a parked object). The
   labels are untouched: labelled motion and radar disagree, which is what ``radar_velocity_mismatch``
   must find. Default: none.
+- ``stream_time_offsets``: per stream (``labels``, a camera or radar channel) a constant offset and a
+  drifting clock (see :mod:`fusioncheck.simulate.stream_clocks`); default none.
 
 Unknown keys at any level raise :class:`~fusioncheck.errors.PolicyError` naming the key.
 """
@@ -57,10 +60,20 @@ import numpy as np
 from fusioncheck.errors import PolicyError
 from fusioncheck.geometry.se3 import SE3
 from fusioncheck.simulate.rig import CAMERA_CHANNELS
+from fusioncheck.simulate.stream_clocks import StreamClock, parse_stream_clocks
 from fusioncheck.simulate.taxonomy import CATEGORY_NAMES
 
 AXES: tuple[str, ...] = ("length", "width", "height")
-_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms", "camera_calibration", "shift", "radar")
+_TOP_KEYS = (
+    "shrink",
+    "delete",
+    "ghost",
+    "label_time_offset_ms",
+    "camera_calibration",
+    "shift",
+    "radar",
+    "stream_time_offsets",
+)
 _SHIFT_KEYS = ("fraction", "lateral_m")
 _CALIBRATION_KEYS = ("rotation_deg", "translation_m")
 #: Camera-frame unit vectors of the calibration fault's axes: forward (z), left (-x), up (-y).
@@ -150,6 +163,7 @@ class FaultSpec:
         ghost: ghost boxes to add per scene.
         label_time_offset_ms: time offset of every label, milliseconds.
         radar: moving objects whose radar returns carry a wrong Doppler.
+        stream_time_offsets: stream -> clock fault (constant offset, drift); empty = none.
     """
 
     shrink: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
@@ -160,6 +174,7 @@ class FaultSpec:
     shift_fraction: float = 0.0
     shift_lateral_m: float = 0.0
     radar: RadarFaultSpec = field(default_factory=RadarFaultSpec)
+    stream_time_offsets: Mapping[str, StreamClock] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.shift_fraction <= 1.0) or not (math.isfinite(self.shift_lateral_m)):
@@ -199,12 +214,21 @@ class FaultSpec:
             and not self.camera_calibration
             and not (self.shift_fraction > 0.0 and self.shift_lateral_m != 0.0)
             and not self.radar.active
+            and all(c.is_clean for c in self.stream_time_offsets.values())
         )
 
     def stated_camera_extrinsic(self, channel: str, ego_from_camera: SE3) -> SE3:
         """Return the extrinsic to write for ``channel``: the true one, or ``true @ E`` when faulted."""
         fault = self.camera_calibration.get(channel)
         return ego_from_camera if fault is None else ego_from_camera @ fault.error_transform()
+
+    def clock(self, stream: str) -> StreamClock:
+        """Return the clock fault of ``stream`` (a clean clock when none is injected)."""
+        return self.stream_time_offsets.get(stream, StreamClock())
+
+    def label_offset_s(self, scene_time_s: float) -> float:
+        """Return the labels' total time offset in seconds at ``scene_time_s`` after the first keyframe."""
+        return self.label_time_offset_ms * 1e-3 + self.clock("labels").offset_s(scene_time_s)
 
     def shrink_factors(self, category: str) -> tuple[float, float, float]:
         """Relative change ``(length, width, height)`` for ``category`` (zeros when not shrunk)."""
@@ -234,6 +258,8 @@ class FaultSpec:
         if self.radar.active:  # only then: fault records of runs without radar faults stay unchanged
             r = self.radar
             out["radar"] = {"count": r.count} if r.count else {"fraction": r.fraction}
+        if self.stream_time_offsets:  # only when set, so that older fault records stay byte-identical
+            out["stream_time_offsets"] = {k: c.to_dict() for k, c in sorted(self.stream_time_offsets.items())}
         return out
 
     @staticmethod
@@ -308,6 +334,7 @@ class FaultSpec:
             fraction=_number(radar_raw.get("fraction", 0.0), source, "radar.fraction"),
             count=_integer(radar_raw.get("count", 0), source, "radar.count"),
         )
+        clocks = parse_stream_clocks(data.get("stream_time_offsets", {}), source)
         try:
             return FaultSpec(
                 shrink,
@@ -318,6 +345,7 @@ class FaultSpec:
                 shift_fraction=shift_fraction,
                 shift_lateral_m=shift_lateral,
                 radar=radar,
+                stream_time_offsets=clocks,
             )
         except PolicyError as exc:
             raise PolicyError(f"{source}: {exc}") from None

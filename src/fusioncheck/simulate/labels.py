@@ -245,9 +245,9 @@ def annotate_scene(
 ) -> SceneLabels:
     """Build the labels of a scene from its keyframe sweeps (see the module docstring for the rules)."""
     noise = config.label_noise
-    offset_s = faults.label_time_offset_ms / 1000.0
     boxes: list[_Box] = []
     for kf in keyframes:
+        offset_s = faults.label_offset_s(kf.t_s)
         counts = np.bincount(kf.sweep.owners[kf.sweep.owners >= 0], minlength=len(world.objects))
         labelled = [m for m in range(len(world.objects)) if counts[m] >= config.min_annotation_points]
         if not labelled:
@@ -295,7 +295,8 @@ def annotate_scene(
                 "speed_mps": speed,
                 "moving": speed > MOVING_SPEED_MPS,
                 "labelled_center_m": _vec(centers[1, m]),
-                "label_time_offset_ms": faults.label_time_offset_ms,
+                "label_time_offset_ms": faults.label_time_offset_ms
+                + faults.clock("labels").offset_s(kf.t_s) * 1e3,
                 "shrink": {
                     a: f
                     for a, f in zip(("length", "width", "height"), shrink.tolist(), strict=True)

@@ -26,6 +26,8 @@ Scenes are named ``sim-<seed>-<index>``; scene ``i`` starts at 2020-09-13 12:26:
     spec{}                          FaultSpec.to_dict() (what was asked)
     clean                           true when nothing was injected
     label_time_offset_ms            the labels' time offset (0 when clean)
+    stream_time_offsets{}           only when injected: stream -> {offset_ms, drift_ms_per_s} (offset at
+                                    the first keyframe, drift per second after it; see stream_clocks)
     shrink[]                        {class, axis, factor, annotation_tokens[]} per shrunk class and axis
     deleted[]                       per deleted box: annotation_token (never written), instance_token,
                                     instance_kept, unit, scene, sample_token, timestamp_us, class,
@@ -295,15 +297,18 @@ def _simulate_scene(
             elif channel in cam_by_channel:
                 cam = cam_by_channel[channel]
                 filename, fileformat, width, height = f"{stem}.jpg", "jpg", cam.width_px, cam.height_px
-                writer.write_file(filename, encode_jpeg(render_image(world, cam, t_s), config.jpeg_quality))
+                t_world = t_s + faults.clock(channel).offset_s(t_s)
+                image = render_image(world, cam, t_world)
+                writer.write_file(filename, encode_jpeg(image, config.jpeg_quality))
                 if cap.is_key_frame:
-                    camera_keyframes.append((tokens[n], cam, t_s, cap.sample))
+                    camera_keyframes.append((tokens[n], cam, t_world, cap.sample))
             else:
                 radar: RadarModel = radar_by_channel[channel]
+                t_world = t_s + faults.clock(channel).offset_s(t_s)
                 records, owners = simulate_scan(
                     world,
                     radar,
-                    t_s,
+                    t_world,
                     make_rng(seed, "radar", scene_index, channel, cap.index),
                     config.clutter,
                 )
@@ -311,7 +316,7 @@ def _simulate_scene(
                 filename, fileformat, width, height = f"{stem}.pcd", "pcd", 0, 0
                 writer.write_file(filename, encode_pcd(records))
                 if cap.is_key_frame:
-                    pose = world.global_from_ego(t_s).compose(radar.ego_from_radar)
+                    pose = world.global_from_ego(t_world).compose(radar.ego_from_radar)
                     xyz = np.stack([records["x"], records["y"], records["z"]], 1).astype(np.float64)
                     radar_points[cap.sample].append(pose.transform_points(xyz))
             writer.add("ego_pose", _pose_record(tokens[n], cap.timestamp_us, world.global_from_ego(t_s)))
@@ -543,6 +548,11 @@ def _fault_record(
         "spec": faults.to_dict(),
         "clean": faults.is_clean,
         "label_time_offset_ms": float(faults.label_time_offset_ms),
+        **(
+            {"stream_time_offsets": faults.to_dict()["stream_time_offsets"]}
+            if faults.stream_time_offsets
+            else {}
+        ),
         "shrink": shrink,
         "deleted": [d for o in outputs for d in o.labels.deleted],
         "ghosts": [g for o in outputs for g in o.labels.ghosts],

@@ -1,0 +1,1 @@
+"""Temporal sync: time offsets of labels, cameras and radars against the reference LiDAR."""
