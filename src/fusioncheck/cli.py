@@ -1,4 +1,4 @@
-"""Command line: ``fusioncheck run | gate | report | compare | simulate | bench``.
+"""Command line: ``fusioncheck run | gate | report | compare | simulate | convert | bench``.
 
 Exit codes (DESIGN.md): 0 pass or not gated, 1 gate failed, 2 usage or policy error, 3 unreadable input.
 """
@@ -30,7 +30,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
-    "--format", "format_name", default="auto", show_default=True, help="Input format: auto or nuscenes."
+    "--format", "format_name", default="auto", show_default=True, help="Input format: auto, nuscenes, kitti."
 )
 @click.option(
     "--policy",
@@ -288,7 +288,12 @@ def compare(
     "--faults", "faults_path", type=click.Path(exists=True, path_type=Path), help="Fault spec (JSON)."
 )
 @click.option("--small", is_flag=True, help="Short scenes and small images (tests, the bundled sample).")
-def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, small: bool) -> None:
+@click.option(
+    "--image-boxes", is_flag=True, help="Also write true 2D boxes (nuImages-style object_ann.json)."
+)
+def simulate(
+    out_dir: Path, scenes: int, seed: int, faults_path: Path | None, small: bool, image_boxes: bool
+) -> None:
     """Write a simulated nuScenes-layout log to OUT_DIR, with OUT_DIR/faults.json of injected faults."""
     from fusioncheck.simulate import SimConfig, load_fault_spec
     from fusioncheck.simulate import simulate as run_simulation
@@ -297,7 +302,13 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
     config = SimConfig.small() if small else SimConfig()
     start = time.perf_counter()
     result = run_simulation(
-        out_dir, scenes=scenes, seed=seed, faults=faults, config=config, progress=sys.stderr.isatty()
+        out_dir,
+        scenes=scenes,
+        seed=seed,
+        faults=faults,
+        config=config,
+        progress=sys.stderr.isatty(),
+        image_boxes=image_boxes,
     )
     click.echo(
         f"wrote {len(result.scenes)} scene(s), {result.keyframes} keyframes, {result.boxes} boxes "
@@ -307,9 +318,57 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["kernels", "pipeline"]), default="kernels")
+@click.argument("src", type=click.Path(path_type=str))
+@click.argument("dst", type=click.Path(path_type=Path))
 @click.option(
-    "--repeats", default=None, type=click.IntRange(1), help="Repetitions (default: kernels 20, pipeline 3)."
+    "--to", "target", required=True, type=click.Choice(["nuscenes", "openlabel"]), help="Output format."
+)
+@click.option("--format", "format_name", default="auto", show_default=True, help="Input format (or auto).")
+@click.option(
+    "--cuboid-form",
+    default="quaternion",
+    show_default=True,
+    type=click.Choice(["quaternion", "euler"]),
+    help="OpenLABEL cuboids: the 10-value quaternion or the 9-value Euler form.",
+)
+@click.option(
+    "--all-ego-poses/--sample-ego-poses",
+    default=True,
+    show_default=True,
+    help="OpenLABEL: a frame for every ego pose of the source, or only at the sensor samples.",
+)
+def convert(
+    src: str, dst: Path, target: str, format_name: str, cuboid_form: str, all_ego_poses: bool
+) -> None:
+    """Convert the dataset at SRC (any supported format) to DST in the nuScenes layout or OpenLABEL."""
+    from fusioncheck.convert.nuscenes_writer import write_nuscenes
+    from fusioncheck.convert.openlabel_writer import write_openlabel
+    from fusioncheck.loaders import open_source
+
+    start = time.perf_counter()
+    source = open_source(src, format_name)
+    names = source.sequence_names()
+    if target == "nuscenes":
+        written = str(write_nuscenes(source, dst))
+    else:
+        written = ", ".join(
+            str(p) for p in write_openlabel(source, dst, cuboid_form=cuboid_form, all_ego_poses=all_ego_poses)
+        )
+    click.echo(
+        f"converted {len(names)} sequence(s) from {source.format_name} to {target}: {written} "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+
+
+@cli.command()
+@click.argument(
+    "what", type=click.Choice(["kernels", "calibration", "loaders", "pipeline"]), default="kernels"
+)
+@click.option(
+    "--repeats",
+    default=None,
+    type=click.IntRange(1),
+    help="Repetitions (default: kernels and loaders 20, calibration 5, pipeline 3).",
 )
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON."
@@ -329,7 +388,17 @@ def bench(what: str, repeats: int | None, json_path: Path | None, data_dir: Path
     run on nuScenes-scale simulated scenes against the I/O floor, on 1 and 2 workers.
     """
     result: dict[str, object]
-    if what == "pipeline":
+    if what == "loaders":
+        from fusioncheck.bench.loaders import format_loaders_bench, run_loaders_bench
+
+        result = run_loaders_bench(repeats=repeats or 20)
+        click.echo(format_loaders_bench(result))
+    elif what == "calibration":
+        from fusioncheck.bench.calibration import format_calibration_bench, run_calibration_bench
+
+        result = run_calibration_bench(repeats=min(repeats or 5, 5))
+        click.echo(format_calibration_bench(result))
+    elif what == "pipeline":
         import tempfile
 
         from fusioncheck.bench.pipeline import format_pipeline_bench, run_pipeline_bench

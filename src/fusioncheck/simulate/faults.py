@@ -22,6 +22,14 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
   lists the ghosts actually added).
 - ``label_time_offset_ms``: every box is drawn where its object was at ``timestamp + offset`` (the
   DESIGN.md sign convention: +50 means the boxes show the world 50 ms after their stamp).
+- ``camera_calibration``: camera channel -> ``{"rotation_deg": [roll, pitch, yaw], "translation_m":
+  [forward, left, up]}`` (each optional, default zeros). Images are rendered with the true extrinsic, but
+  ``calibrated_sensor`` states ``ego_from_camera_true @ E``, with ``E`` the rotation vector
+  ``roll, pitch, yaw`` about the camera's forward (z), left (-x) and up (-y) axes followed by the
+  translation (``fusioncheck.checks.calibration_search`` convention): the correction that fixes the
+  stated extrinsic is ``E^-1``. Default: no camera faulted.
+- ``shift``: ``{"fraction": f, "lateral_m": d}``: a fraction ``f`` (0..1) of the (non-ghost) boxes is
+  moved sideways by ``d`` metres (to the box's left, perpendicular to its heading). Default: none.
 
 Unknown keys at any level raise :class:`~fusioncheck.errors.PolicyError` naming the key.
 """
@@ -35,11 +43,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
+
 from fusioncheck.errors import PolicyError
+from fusioncheck.geometry.se3 import SE3
+from fusioncheck.simulate.rig import CAMERA_CHANNELS
 from fusioncheck.simulate.taxonomy import CATEGORY_NAMES
 
 AXES: tuple[str, ...] = ("length", "width", "height")
-_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms")
+_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms", "camera_calibration", "shift")
+_SHIFT_KEYS = ("fraction", "lateral_m")
+_CALIBRATION_KEYS = ("rotation_deg", "translation_m")
+#: Camera-frame unit vectors of the calibration fault's axes: forward (z), left (-x), up (-y).
+_CAMERA_AXES = ((0.0, 0.0, 1.0), (-1.0, 0.0, 0.0), (0.0, -1.0, 0.0))
 _DELETE_KEYS = ("fraction", "count", "unit")
 _DELETE_UNITS = ("box", "track")
 
@@ -65,6 +82,36 @@ class DeleteSpec:
 
 
 @dataclass(frozen=True)
+class CameraCalibrationFault:
+    """An error of one camera's stated extrinsic (see the module docstring for the convention).
+
+    Attributes:
+        rotation_deg: ``(roll, pitch, yaw)`` degrees about the camera's forward, left and up axes.
+        translation_m: ``(forward, left, up)`` metres.
+    """
+
+    rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    translation_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        for name in _CALIBRATION_KEYS:
+            value = getattr(self, name)
+            if len(value) != 3 or not all(math.isfinite(v) for v in value):
+                raise PolicyError(f"camera_calibration.{name} must be 3 finite numbers, got {value}")
+        if max(abs(v) for v in self.rotation_deg) > 30.0 or max(abs(v) for v in self.translation_m) > 5.0:
+            raise PolicyError("camera_calibration: rotation within +-30 deg and translation within +-5 m")
+
+    def error_transform(self) -> SE3:
+        """``E``: the camera-frame motion with ``stated = true @ E``."""
+        axes = np.array(_CAMERA_AXES)
+        rotvec = np.radians(np.asarray(self.rotation_deg, dtype=np.float64)) @ axes
+        rotation, _ = cv2.Rodrigues(rotvec.reshape(3, 1))
+        return SE3(
+            np.asarray(rotation, dtype=np.float64), np.asarray(self.translation_m, dtype=np.float64) @ axes
+        )
+
+
+@dataclass(frozen=True)
 class FaultSpec:
     """Label faults to inject (see the module docstring for the JSON format).
 
@@ -79,8 +126,14 @@ class FaultSpec:
     delete: DeleteSpec = field(default_factory=DeleteSpec)
     ghost: int = 0
     label_time_offset_ms: float = 0.0
+    camera_calibration: Mapping[str, CameraCalibrationFault] = field(default_factory=dict)
+    shift_fraction: float = 0.0
+    shift_lateral_m: float = 0.0
 
     def __post_init__(self) -> None:
+        if not (0.0 <= self.shift_fraction <= 1.0) or not (math.isfinite(self.shift_lateral_m)):
+            raise PolicyError(f"shift: fraction must lie in 0..1 and lateral_m be finite, got "
+                              f"{self.shift_fraction}, {self.shift_lateral_m}")  # fmt: skip
         _validate_shrink(self.shrink, "shrink")
         if not (0.0 <= self.delete.fraction <= 1.0):
             raise PolicyError(f"delete.fraction must lie in 0..1, got {self.delete.fraction}")
@@ -105,7 +158,14 @@ class FaultSpec:
             and not self.delete.active
             and self.ghost == 0
             and self.label_time_offset_ms == 0.0
+            and not self.camera_calibration
+            and not (self.shift_fraction > 0.0 and self.shift_lateral_m != 0.0)
         )
+
+    def stated_camera_extrinsic(self, channel: str, ego_from_camera: SE3) -> SE3:
+        """Return the extrinsic to write for ``channel``: the true one, or ``true @ E`` when faulted."""
+        fault = self.camera_calibration.get(channel)
+        return ego_from_camera if fault is None else ego_from_camera @ fault.error_transform()
 
     def shrink_factors(self, category: str) -> tuple[float, float, float]:
         """Relative change ``(length, width, height)`` for ``category`` (zeros when not shrunk)."""
@@ -119,12 +179,20 @@ class FaultSpec:
             delete["count"] = self.delete.count
         else:
             delete["fraction"] = self.delete.fraction
-        return {
+        out: dict[str, Any] = {
             "shrink": {c: {a: float(v) for a, v in axes.items()} for c, axes in sorted(self.shrink.items())},
             "delete": delete,
             "ghost": self.ghost,
             "label_time_offset_ms": float(self.label_time_offset_ms),
         }
+        if self.shift_fraction > 0.0:  # written only when set, so that older fault records stay identical
+            out["shift"] = {"fraction": self.shift_fraction, "lateral_m": self.shift_lateral_m}
+        if self.camera_calibration:  # written only when set, so that older fault records stay identical
+            out["camera_calibration"] = {
+                ch: {"rotation_deg": list(f.rotation_deg), "translation_m": list(f.translation_m)}
+                for ch, f in sorted(self.camera_calibration.items())
+            }
+        return out
 
     @staticmethod
     def from_dict(data: object, source: str = "fault spec") -> FaultSpec:
@@ -160,8 +228,38 @@ class FaultSpec:
             ghost_raw = ghost_raw.get("count", 0)
         ghost = _integer(ghost_raw, source, "ghost")
         offset = _number(data.get("label_time_offset_ms", 0.0), source, "label_time_offset_ms")
+        calibration_raw = data.get("camera_calibration", {})
+        if not isinstance(calibration_raw, Mapping):
+            raise PolicyError(f"{source}: 'camera_calibration' must be an object of camera channel -> fault")
+        calibration: dict[str, CameraCalibrationFault] = {}
+        for channel, fault in calibration_raw.items():
+            where = f"camera_calibration.{channel}"
+            if channel not in CAMERA_CHANNELS:
+                raise PolicyError(f"{source}: unknown key {channel!r} in 'camera_calibration' (cameras: "
+                                  f"{', '.join(CAMERA_CHANNELS)})")  # fmt: skip
+            if not isinstance(fault, Mapping):
+                raise PolicyError(f"{source}: '{where}' must be an object with rotation_deg / translation_m")
+            _reject_unknown(fault, _CALIBRATION_KEYS, source, where)
+            vectors = []
+            for key in _CALIBRATION_KEYS:
+                raw = fault.get(key, [0.0, 0.0, 0.0])
+                if not isinstance(raw, list) or len(raw) != 3:
+                    raise PolicyError(f"{source}: '{where}.{key}' must be a list of 3 numbers, got {raw!r}")
+                vectors.append(tuple(_number(v, source, f"{where}.{key}") for v in raw))
+            try:
+                calibration[channel] = CameraCalibrationFault(vectors[0], vectors[1])  # type: ignore[arg-type]
+            except PolicyError as exc:
+                raise PolicyError(f"{source}: {exc}") from None
+        shift_raw = data.get("shift", {})
+        if not isinstance(shift_raw, Mapping):
+            raise PolicyError(
+                f'{source}: \'shift\' must be an object like {{"fraction": 0.1, "lateral_m": 0.5}}'
+            )
+        _reject_unknown(shift_raw, _SHIFT_KEYS, source, "shift")
+        shift_fraction = _number(shift_raw.get("fraction", 0.0), source, "shift.fraction")
+        shift_lateral = _number(shift_raw.get("lateral_m", 0.0), source, "shift.lateral_m")
         try:
-            return FaultSpec(shrink, delete, ghost, offset)
+            return FaultSpec(shrink, delete, ghost, offset, calibration, shift_fraction, shift_lateral)
         except PolicyError as exc:
             raise PolicyError(f"{source}: {exc}") from None
 
