@@ -31,6 +31,8 @@ def test_pipeline_bench_on_small_scenes(tmp_path):
     # The data is reused, not simulated again.
     stamp = (tmp_path / "data" / "faults.json").stat().st_mtime_ns
     reads = record_reads(tmp_path / "data", Policy.default())
-    assert all(r.kind == "lidar" and r.sample.is_keyframe for items in reads.values() for r in items)
+    lidar = [r for items in reads.values() for r in items if r.kind == "lidar"]
+    assert len({r.sample.token for r in lidar}) == 4 and all(r.sample.is_keyframe for r in lidar)
+    assert {r.kind for items in reads.values() for r in items} <= {"lidar", "image", "radar"}
     ensure_data(tmp_path / "data", 2, 4, config)
     assert (tmp_path / "data" / "faults.json").stat().st_mtime_ns == stamp
