@@ -367,7 +367,10 @@ def convert(
     default="kernels",
 )
 @click.option(
-    "--repeats", default=None, type=click.IntRange(1), help="Repetitions (default: kernels 20, pipeline 3)."
+    "--repeats",
+    default=None,
+    type=click.IntRange(1),
+    help="Repetitions (default: kernels, loaders, discovery 20; calibration 5; sync, pipeline 3).",
 )
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON."
