@@ -35,6 +35,8 @@ import numpy as np
 from fusioncheck.checks.base import Check, CheckOutput, Finding, Severity, register
 from fusioncheck.checks.ground import GroundModel
 from fusioncheck.checks.ray_evidence import ray_evidence
+from fusioncheck.checks.size_bias import NOTE_SAMPLE_NAME, SAMPLE_NAME
+from fusioncheck.checks.size_evidence import SizeEvidence, loose_axes, size_evidence
 from fusioncheck.context import SequenceContext
 from fusioncheck.geometry.boxes import transform_boxes
 from fusioncheck.kernels.points_in_boxes import points_in_boxes
@@ -75,6 +77,7 @@ class _BoxMeasure:
     through: int = 0
     front: int = 0
     gap_through: FloatArray | None = None  # (3,) beams through the empty end slabs (fewest of both ends)
+    size: SizeEvidence | None = None  # evidence of the true size (dense boxes only)
 
 
 @register
@@ -108,6 +111,7 @@ class BoxFitCheck(Check):
         "empty_min_through": 2,
         "empty_min_visible": 0.2,
         "max_range_m": 60.0,
+        "min_points_size": 50,
     }
 
     def run(self, context: SequenceContext) -> CheckOutput:
@@ -271,12 +275,16 @@ class BoxFitCheck(Check):
         ground_support = int(np.count_nonzero(seen))
         offset = bottom - float(np.median(heights)) if heights.size else float("nan")
 
+        evidence = None
+        if object_points >= p["min_points_size"] and range_m <= p["max_range_m"]:
+            evidence = size_evidence(local, size, rotation.T @ (origin - center), box.category)
+
         return _BoxMeasure(
             box=box, sensor=sensor, range_m=range_m, cross_section_m2=cross_section,
             points_inside=points_inside, object_points=object_points, spill_points=spill_points,
             spill_m=spill_m, spill_tolerance_m=spill_tol, gap_m=gap, gap_tolerance_m=gap_tol,
             occupied_m=occupied,
-            ground_offset_m=offset, ground_support=ground_support,
+            ground_offset_m=offset, ground_support=ground_support, size=evidence,
         )  # fmt: skip
 
     def _add_ray_evidence(
@@ -343,6 +351,24 @@ class BoxFitCheck(Check):
                 if flagged:
                     out.findings.append(self._finding(check, sequence, m, score, message, values))
         out.statistics["points_per_m2_at_1m"] = {k: round(v, 2) for k, v in sorted(density.items())}
+        self._size_samples(measures, out)
+
+    def _size_samples(self, measures: list[_BoxMeasure], out: CheckOutput) -> None:
+        """Hand each dense box's size residuals to the run-level size-bias statistic (per class)."""
+        for m in measures:
+            category = m.box.category
+            samples = out.class_samples.setdefault(category, {})
+            loose, reason = loose_axes(category)
+            if loose and NOTE_SAMPLE_NAME not in samples:
+                samples[NOTE_SAMPLE_NAME] = [[axis, reason] for axis in loose]
+            if m.size is None:
+                continue
+            residual = m.size.residual(m.box.size_m)
+            if not np.isfinite(residual).any():
+                continue
+            samples.setdefault(SAMPLE_NAME, []).append(
+                [m.box.instance, *(round(float(v), 5) if np.isfinite(v) else None for v in residual)]
+            )
 
     def _judge_empty(self, m: _BoxMeasure, density: dict[str, float]) -> _Verdict | None:
         p = self.parameters
