@@ -1,3 +1,6 @@
 """Imports every built-in check so that it registers itself."""
 
-from fusioncheck.checks import box_fit  # noqa: F401
+from fusioncheck.checks import (
+    box_fit,  # noqa: F401
+    track_consistency,  # noqa: F401
+)

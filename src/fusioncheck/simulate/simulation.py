@@ -455,7 +455,7 @@ def _fault_record(
                 shrink.append(
                     {"class": category, "axis": axis, "factor": factor, "annotation_tokens": tokens}
                 )
-    return {
+    record: dict[str, Any] = {
         "format": "fusioncheck-sim-faults",
         "format_version": 1,
         "seed": seed,
@@ -470,3 +470,7 @@ def _fault_record(
         "ghosts": [g for o in outputs for g in o.labels.ghosts],
         "annotations": truth,
     }
+    label_faults = [r for o in outputs for r in o.labels.label_faults]
+    if label_faults:  # only then: simulations without these faults stay byte-identical
+        record["label_faults"] = label_faults
+    return record
