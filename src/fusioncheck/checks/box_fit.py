@@ -160,7 +160,13 @@ class BoxFitCheck(Check):
         eligible = ~is_ground & (near.point_box < 0)
         result = points_in_boxes(points, boxes, margins, shell_eligible=eligible)
 
-        owner = np.where(result.point_box >= 0, result.point_box, result.point_shell_box)
+        # Points within noise outside a box are not shell (never another box's spill) but they are this
+        # box's own surface: keep them, or the sensor-side faces of the size evidence lose their outer half.
+        owner = np.where(
+            result.point_box >= 0,
+            result.point_box,
+            np.where(near.point_box >= 0, near.point_box, result.point_shell_box),
+        )
         member = (owner >= 0) & ~is_ground
         order = np.argsort(owner[member], kind="stable")
         member_idx = np.flatnonzero(member)[order]

@@ -19,10 +19,13 @@ Both ends (length, width) — not used for the size
     only. It enters the per-box decision in :mod:`fusioncheck.checks.box_fit` as spill past a face
     (points beyond the box are proof that it is too small), never the class estimate.
 Top (height)
-    The bottom is the labelled box bottom (``box_height_offset`` checks it against the ground). When
-    LiDAR rings hit the roof from above (the top points come from two rings or more), the highest points
-    are the top. Otherwise the highest ring on the object is short of the top by a uniform fraction of
-    the ring spacing at that range, and half a spacing is added (the expectation).
+    The bottom is the labelled box bottom (``box_height_offset`` checks it against the ground). Only when
+    two or more LiDAR rings hit the top from above (the highest points, within ``top_window_m``, come
+    from two rings) are the highest points the top. Otherwise the highest ring may have crossed a side
+    face with the ring above passing over the object — the top then lies anywhere within one ring
+    spacing (0.2-0.5 m at 10-20 m for a 32-beam sensor), and whether a single ring ran over a roof or
+    along a side face cannot be told from its returns: no height evidence (measured on simulated cars,
+    such a half-spacing correction was off by -10 % to +7 % depending on the case).
 
 Each estimate is a *true size* in metres, or NaN where the sweep does not observe the axis. The
 relative residual of the box is ``labelled / true - 1`` (negative = box too small). Per box it is noisy
@@ -80,7 +83,7 @@ class SizeEvidence:
 
     Attributes:
         true_size_m: ``(3,)`` estimated true ``(length, width, height)``, metres; NaN = not observed.
-        kind: ``(3,)`` how each was obtained: ``"face"``, ``"top"``, ``"ring"`` or ``""``.
+        kind: ``(3,)`` how each was obtained: ``"face"``, ``"top"`` or ``""``.
     """
 
     true_size_m: FloatArray
@@ -174,22 +177,15 @@ def size_evidence(
 
 
 def _top(pts: FloatArray, rel: FloatArray, p: SizeEvidenceParameters) -> tuple[float, str]:
-    """Top of the object in the box frame (z), metres, and how it was found; NaN when not observed."""
+    """Top of the object in the box frame (z), metres, when rings hit it from above; else NaN."""
     z = pts[:, 2]
-    z_max = float(np.max(z))
-    slab = z >= z_max - p.top_window_m
+    # The k-th highest point, not the highest: one stray return cannot define the top.
+    z_top = float(np.sort(z)[-min(p.min_face_points, z.size)])
+    slab = np.abs(z - z_top) <= p.top_window_m
     elevation = np.degrees(np.arctan2(rel[:, 2], np.hypot(rel[:, 0], rel[:, 1])))
-    rings = _ring_levels(elevation, p.ring_tolerance_deg)
-    top_rings = _ring_levels(elevation[slab], p.ring_tolerance_deg)
-    if top_rings.size >= 2:
+    if _ring_levels(elevation[slab], p.ring_tolerance_deg).size >= 2:
         return float(np.median(z[slab])), "top"
-    if rings.size < 2:
-        return float("nan"), ""
-    # The ring above the highest one on the object missed it: the top lies within one ring spacing.
-    spacing_rad = np.radians(float(rings[-1] - rings[-2]))
-    top_ring = np.abs(elevation - rings[-1]) <= p.ring_tolerance_deg
-    distance = float(np.median(np.hypot(rel[top_ring, 0], rel[top_ring, 1])))
-    return float(np.median(z[slab])) + 0.5 * distance * spacing_rad, "ring"
+    return float("nan"), ""
 
 
 def _ring_levels(elevation_deg: FloatArray, tolerance_deg: float) -> FloatArray:
