@@ -35,8 +35,9 @@ import numpy as np
 from fusioncheck.checks.base import Check, CheckOutput, Finding, Severity, register
 from fusioncheck.checks.ground import GroundModel
 from fusioncheck.checks.ray_evidence import ray_evidence
-from fusioncheck.checks.size_bias import NOTE_SAMPLE_NAME, SAMPLE_NAME
-from fusioncheck.checks.size_evidence import SizeEvidence, loose_axes, size_evidence
+from fusioncheck.checks.size_bias import NOTE_SAMPLE_NAME, SAMPLE_NAME, axis_bias
+from fusioncheck.checks.size_evidence import AXES, SizeEvidence, loose_axes, size_evidence
+from fusioncheck.checks.size_per_box import ClassSizeStats, class_size_stats, size_verdict
 from fusioncheck.context import SequenceContext
 from fusioncheck.geometry.boxes import transform_boxes
 from fusioncheck.kernels.points_in_boxes import points_in_boxes
@@ -112,6 +113,10 @@ class BoxFitCheck(Check):
         "empty_min_visible": 0.2,
         "max_range_m": 60.0,
         "min_points_size": 50,
+        "box_size_tolerance": 0.03,
+        "box_size_prior_sd": 0.03,
+        "box_size_z": 3.0,
+        "class_bias_tolerance": 0.03,
     }
 
     def run(self, context: SequenceContext) -> CheckOutput:
@@ -339,10 +344,15 @@ class BoxFitCheck(Check):
 
     def _decide(self, sequence: str, measures: list[_BoxMeasure], out: CheckOutput) -> None:
         density = _density_per_class(measures, self.parameters["max_range_m"])
+        size_stats = self._size_stats(measures)
         judges = {
             "empty_box": lambda m: self._judge_empty(m, density),
-            "undersized_box": self._judge_undersized,
-            "oversized_box": self._judge_oversized,
+            "undersized_box": lambda m: _stronger(
+                self._judge_undersized(m), self._judge_size(m, size_stats, True)
+            ),
+            "oversized_box": lambda m: _stronger(
+                self._judge_oversized(m), self._judge_size(m, size_stats, False)
+            ),
             "box_height_offset": self._judge_height,
         }
         for m in measures:
@@ -358,6 +368,72 @@ class BoxFitCheck(Check):
                     out.findings.append(self._finding(check, sequence, m, score, message, values))
         out.statistics["points_per_m2_at_1m"] = {k: round(v, 2) for k, v in sorted(density.items())}
         self._size_samples(measures, out)
+        self._class_size_findings(sequence, measures, out)
+
+    def _size_stats(self, measures: list[_BoxMeasure]) -> dict[str, ClassSizeStats]:
+        """Per class: residual spread and bias of the sequence's boxes with size evidence."""
+        residuals: dict[str, list[FloatArray]] = {}
+        for m in measures:
+            if m.size is not None:
+                residuals.setdefault(m.box.category, []).append(m.size.residual(m.box.size_m))
+        return {c: class_size_stats(r) for c, r in residuals.items()}
+
+    def _judge_size(
+        self, m: _BoxMeasure, stats: dict[str, ClassSizeStats], undersized: bool
+    ) -> _Verdict | None:
+        if m.size is None or m.box.category not in stats:
+            return None
+        p = self.parameters
+        verdict = size_verdict(
+            m.size.residual(m.box.size_m), stats[m.box.category], p["box_size_tolerance"],
+            p["box_size_prior_sd"], p["box_size_z"], undersized,
+        )  # fmt: skip
+        if verdict is None:
+            return None
+        score, message, values = verdict
+        return score, f"{m.box.category} {message}", values | {"range_m": round(m.range_m, 2)}
+
+    def _class_size_findings(self, sequence: str, measures: list[_BoxMeasure], out: CheckOutput) -> None:
+        """Add a class-level finding per class and axis whose bias interval excludes ±tolerance."""
+        tolerance = self.parameters["class_bias_tolerance"]
+        by_class: dict[str, list[_BoxMeasure]] = {}
+        for m in measures:
+            if m.size is not None:
+                by_class.setdefault(m.box.category, []).append(m)
+        for category, ms in sorted(by_class.items()):
+            residuals = np.stack([m.size.residual(m.box.size_m) for m in ms if m.size is not None])
+            tracks = np.array([m.box.instance for m in ms], dtype=object)
+            for k, axis in enumerate(AXES):
+                bias = axis_bias(residuals[:, k], tracks, seed=k)
+                # The whole interval beyond the tolerance: the class is too small (or large) for sure.
+                if bias.reason or (-tolerance <= bias.ci95[1] and bias.ci95[0] <= tolerance):
+                    continue
+                check = "undersized_box" if bias.ci95[1] < -tolerance else "oversized_box"
+                excess = abs(bias.estimate) - tolerance
+                word = "small" if bias.estimate < 0 else "large"
+                out.findings.append(
+                    Finding(
+                        check=check,
+                        severity=Severity.WARNING,
+                        sequence=sequence,
+                        score=round(0.5 + 0.5 * min(1.0, excess / tolerance), 4),
+                        message=(
+                            f"{category} boxes are {100 * abs(bias.estimate):.1f} % too {word} in {axis} "
+                            f"(95 % interval {100 * bias.ci95[0]:+.1f} to {100 * bias.ci95[1]:+.1f} %, "
+                            f"{bias.boxes} boxes in {bias.tracks} tracks; tolerance ±{100 * tolerance:.0f} %)"
+                        ),
+                        category=category,
+                        values={
+                            "level": "class",
+                            "axis": axis,
+                            "bias": round(bias.estimate, 5),
+                            "ci95": [round(bias.ci95[0], 5), round(bias.ci95[1], 5)],
+                            "boxes": bias.boxes,
+                            "tracks": bias.tracks,
+                            "tolerance": tolerance,
+                        },
+                    )
+                )
 
     def _size_samples(self, measures: list[_BoxMeasure], out: CheckOutput) -> None:
         """Hand each dense box's size residuals to the run-level size-bias statistic (per class)."""
@@ -494,6 +570,15 @@ class BoxFitCheck(Check):
             position_m=(float(m.box.center_m[0]), float(m.box.center_m[1]), float(m.box.center_m[2])),
             values=values,
         )
+
+
+def _stronger(a: _Verdict | None, b: _Verdict | None) -> _Verdict | None:
+    """Return the verdict with the higher score (None = not evaluable; an evaluable one wins over None)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if a[0] >= b[0] else b
 
 
 def _density_per_class(measures: list[_BoxMeasure], max_range_m: float) -> dict[str, float]:
