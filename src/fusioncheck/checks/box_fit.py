@@ -286,8 +286,12 @@ class BoxFitCheck(Check):
         ground_support = int(np.count_nonzero(seen))
         offset = bottom - float(np.median(heights)) if heights.size else float("nan")
 
+        # Dense boxes only, counted within the spill tolerance rather than strictly inside: a box whose
+        # centre is off by a few centimetres would otherwise qualify more often when it is shifted
+        # towards the sensor (its face points then fall inside), biasing thin objects' evidence.
+        near_points = int(np.count_nonzero(np.all(np.abs(local) <= half + spill_tol, axis=1)))
         evidence = None
-        if object_points >= p["min_points_size"] and range_m <= p["max_range_m"]:
+        if near_points >= p["min_points_size"] and range_m <= p["max_range_m"]:
             evidence = size_evidence(local, size, rotation.T @ (origin - center), box.category)
 
         return _BoxMeasure(

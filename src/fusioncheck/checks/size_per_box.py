@@ -3,8 +3,9 @@
 A box's own residual ``r = labelled / true − 1`` (per axis, :mod:`fusioncheck.checks.size_evidence`) is
 noisy: its spread ``σ`` per class and axis is measured on the sequence's boxes (robustly, as 1.4826 ×
 the median absolute deviation; 3 % when fewer than ``MIN_BOXES_FOR_SPREAD`` boxes). The class's bias
-``b`` in the sequence (the trimmed mean of its boxes) is a prior for each of its boxes: individual boxes
-deviate from it by about ``prior_sd`` (3 %). The precision-weighted combination
+``b`` in the sequence (:func:`fusioncheck.checks.size_bias.class_bias` of its boxes) is a prior for
+each of its boxes: individual boxes deviate from it by about ``prior_sd`` (3 %). The
+precision-weighted combination
 
     r̂ = (r / σ² + b / τ²) / (1 / σ² + 1 / τ²),   σ̂ = (1 / σ² + 1 / τ²)^(−1/2),   τ = prior_sd,
 
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from fusioncheck.checks.size_bias import trimmed_mean
+from fusioncheck.checks.size_bias import class_bias
 from fusioncheck.checks.size_evidence import AXES
 from fusioncheck.typing import FloatArray
 
@@ -39,7 +40,8 @@ class ClassSizeStats:
 
     Attributes:
         spread: ``(3,)`` robust per-box standard deviation of the residuals (relative).
-        bias: ``(3,)`` trimmed-mean residual; 0 where fewer than ``MIN_BOXES_FOR_SPREAD`` boxes.
+        bias: ``(3,)`` class bias (:func:`~fusioncheck.checks.size_bias.class_bias`); 0 where fewer
+            than ``MIN_BOXES_FOR_SPREAD`` boxes.
         boxes: ``(3,)`` boxes with evidence per axis.
     """
 
@@ -58,7 +60,7 @@ def class_size_stats(residuals: list[FloatArray]) -> ClassSizeStats:
         v = r[np.isfinite(r[:, k]), k]
         boxes[k] = v.size
         if v.size >= MIN_BOXES_FOR_SPREAD:
-            bias[k] = trimmed_mean(v)
+            bias[k] = class_bias(v)
             spread[k] = max(1.4826 * float(np.median(np.abs(v - np.median(v)))), MIN_SPREAD)
     return ClassSizeStats(spread, bias, boxes)
 
