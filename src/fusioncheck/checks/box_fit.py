@@ -28,6 +28,7 @@ Scores are 0..1; a box is flagged when its score reaches 0.5. Each finding carri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -140,6 +141,15 @@ class BoxFitCheck(Check):
             measures.extend(self._measure_keyframe(context, keyframe, lidar))
         self._decide(sequence.name, measures, out)
         return out
+
+    def plot(self, context: SequenceContext, output: CheckOutput, out_dir: Path) -> list[Path]:
+        """Per-class size residuals per axis with the class bias and its interval (one PNG)."""
+        from fusioncheck.plots.size_bias import plot_size_residuals
+
+        path = plot_size_residuals(
+            output.class_samples, out_dir / "size_bias.png", f"size bias per class — {context.sequence.name}"
+        )
+        return [] if path is None else [path]
 
     # -- measurement -------------------------------------------------------------------------------
 

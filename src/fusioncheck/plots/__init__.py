@@ -1,0 +1,1 @@
+"""Diagnostic plots (matplotlib, Agg backend)."""
