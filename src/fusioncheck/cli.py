@@ -100,17 +100,26 @@ def simulate(out_dir: Path, scenes: int, seed: int, faults_path: Path | None, sm
 
 
 @cli.command()
-@click.argument("what", type=click.Choice(["kernels"]), default="kernels")
+@click.argument("what", type=click.Choice(["kernels", "size"]), default="kernels")
 @click.option("--repeats", default=20, show_default=True, type=click.IntRange(1))
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Also write the raw results as JSON."
 )
 def bench(what: str, repeats: int, json_path: Path | None) -> None:
-    """Measure fusioncheck side by side with what users would otherwise run (medians, ratios)."""
+    """Measure fusioncheck side by side with what users would otherwise run (medians, ratios).
+
+    ``size``: the box-fit check with and without its size statistics, ms per keyframe (issue 3).
+    """
     from fusioncheck.bench.points_in_boxes import format_points_in_boxes_bench, run_points_in_boxes_bench
 
-    result = run_points_in_boxes_bench(repeats=repeats)
-    click.echo(format_points_in_boxes_bench(result))
+    if what == "size":
+        from fusioncheck.bench.size_bias import format_size_bench, run_size_bench
+
+        result = run_size_bench(repeats=repeats)
+        click.echo(format_size_bench(result))
+    else:
+        result = run_points_in_boxes_bench(repeats=repeats)
+        click.echo(format_points_in_boxes_bench(result))
     if json_path:
         json_path.write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
 

@@ -92,3 +92,17 @@ def test_class_reducer_output():
     assert out["width"] is None and out["not_estimable"]["width"] == "no evidence by convention"
     assert out["height"] == 0.0 and out["tracks"]["height"] == 10
     assert class_size_bias({}) is None
+
+
+def test_vectorised_track_bootstrap_equals_pooling_the_drawn_tracks():
+    from fusioncheck.checks import size_bias
+
+    rng = np.random.default_rng(5)
+    tracks = np.repeat(np.arange(12), rng.integers(1, 9, 12))
+    residuals = -0.05 + rng.normal(0.0, 0.04, tracks.size)
+    _, index = np.unique(tracks, return_inverse=True)
+    replicates = size_bias._bootstrap_over_tracks(1.0 / (1.0 + residuals), index, 12, seed=3)
+    drawn = np.random.default_rng(3).integers(0, 12, (size_bias.BOOTSTRAP, 12))
+    for b in range(0, size_bias.BOOTSTRAP, 97):
+        pooled = np.concatenate([residuals[tracks == k] for k in drawn[b]])
+        assert replicates[b] == pytest.approx(size_bias.class_bias(pooled), abs=1e-12)

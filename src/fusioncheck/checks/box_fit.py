@@ -36,7 +36,7 @@ import numpy as np
 from fusioncheck.checks.base import Check, CheckOutput, Finding, Severity, register
 from fusioncheck.checks.ground import GroundModel
 from fusioncheck.checks.ray_evidence import ray_evidence
-from fusioncheck.checks.size_bias import NOTE_SAMPLE_NAME, SAMPLE_NAME, axis_bias
+from fusioncheck.checks.size_bias import NOTE_SAMPLE_NAME, SAMPLE_NAME, axis_bias, class_bias
 from fusioncheck.checks.size_evidence import AXES, SizeEvidence, loose_axes, size_evidence
 from fusioncheck.checks.size_per_box import ClassSizeStats, class_size_stats, size_verdict
 from fusioncheck.context import SequenceContext
@@ -418,6 +418,9 @@ class BoxFitCheck(Check):
             residuals = np.stack([m.size.residual(m.box.size_m) for m in ms if m.size is not None])
             tracks = np.array([m.box.instance for m in ms], dtype=object)
             for k, axis in enumerate(AXES):
+                finite = residuals[np.isfinite(residuals[:, k]), k]
+                if finite.size == 0 or abs(class_bias(finite)) <= tolerance:
+                    continue  # the interval cannot lie beyond the tolerance: no bootstrap needed
                 bias = axis_bias(residuals[:, k], tracks, seed=k)
                 # The whole interval beyond the tolerance: the class is too small (or large) for sure.
                 if bias.reason or (-tolerance <= bias.ci95[1] and bias.ci95[0] <= tolerance):

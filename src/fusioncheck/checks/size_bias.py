@@ -123,18 +123,34 @@ def axis_bias(
             f"{r.size} boxes in {n_tracks} tracks with evidence (need {min_boxes} in {min_tracks})",
         )
     estimate = class_bias(r)
-    order = np.argsort(inverse, kind="stable")
-    grouped = r[order]
-    bounds = np.searchsorted(inverse[order], np.arange(n_tracks + 1))
-    rng = np.random.default_rng(seed)
-    replicates = np.empty(BOOTSTRAP)
-    for b in range(BOOTSTRAP):
-        drawn = rng.integers(0, n_tracks, n_tracks)
-        pooled = np.concatenate([grouped[bounds[k] : bounds[k + 1]] for k in drawn])
-        replicates[b] = class_bias(pooled)
+    replicates = _bootstrap_over_tracks(1.0 / (1.0 + r), inverse, n_tracks, seed)
     se = float(np.std(replicates, ddof=1)) * math.sqrt(n_tracks / (n_tracks - 1))
     half = float(stats.t.ppf(0.975, n_tracks - 1)) * se
     return AxisBias(estimate, (estimate - half, estimate + half), int(r.size), n_tracks)
+
+
+def _bootstrap_over_tracks(u: FloatArray, track_index: np.ndarray, n_tracks: int, seed: int) -> FloatArray:
+    """``BOOTSTRAP`` replicates of ``1 / trimmed mean(u) - 1``, each over tracks drawn with replacement.
+
+    A replicate that draws a track ``c`` times holds each of its boxes ``c`` times; the trimmed mean of
+    that pooled sample is computed from the sorted values and their multiplicities (all replicates at
+    once), which equals pooling and sorting the copies.
+    """
+    order = np.argsort(u, kind="stable")
+    u_sorted = u[order]
+    tracks_sorted = track_index[order]
+    rng = np.random.default_rng(seed)
+    drawn = rng.integers(0, n_tracks, (BOOTSTRAP, n_tracks))
+    flat = (np.arange(BOOTSTRAP)[:, None] * n_tracks + drawn).ravel()
+    counts = np.bincount(flat, minlength=BOOTSTRAP * n_tracks).reshape(BOOTSTRAP, n_tracks).astype(np.float64)
+    weights = counts[:, tracks_sorted]  # (B, boxes): copies of each box in each replicate
+    upper = np.cumsum(weights, axis=1)
+    lower = upper - weights
+    total = upper[:, -1:]
+    k = np.floor(TRIM * total)
+    kept = np.clip(np.minimum(upper, total - k) - np.maximum(lower, k), 0.0, None)
+    mean = (kept * u_sorted).sum(axis=1) / np.maximum(kept.sum(axis=1), 1e-12)
+    return np.asarray(1.0 / mean - 1.0)
 
 
 def class_size_bias(samples: dict[str, list[Any]]) -> dict[str, Any] | None:
