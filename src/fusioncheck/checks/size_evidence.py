@@ -53,6 +53,11 @@ AXES: tuple[str, ...] = ("length", "width", "height")
 LOOSE_AXES: dict[str, tuple[tuple[str, ...], str]] = {
     "human.": (("length", "width"), "pedestrian boxes leave room for swinging limbs"),
     "movable_object.trafficcone": (("length", "width"), "a cone's widest part, its base, is ground level"),
+    "vehicle.bicycle": (("width",), "a two-wheeler's width is its rider's or handlebar's, above the frame"),
+    "vehicle.motorcycle": (
+        ("width",),
+        "a two-wheeler's width is its rider's or handlebar's, above the frame",
+    ),
     "vehicle.bus": (("height",), "a bus's highest parts (roof units) cover little of its roof"),
     "vehicle.truck": (("height",), "a truck's cab and body differ in height; the highest covers little"),
     "vehicle.trailer": (("height",), "a trailer's top is rarely seen from above"),

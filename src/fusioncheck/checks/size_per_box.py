@@ -32,6 +32,8 @@ MIN_BOXES_FOR_SPREAD = 10
 DEFAULT_SPREAD = 0.03
 #: Smallest spread used (relative): evidence is never taken as more precise than this.
 MIN_SPREAD = 0.005
+#: Box residuals beyond this (relative) are not evidence for a per-box verdict (another surface was found).
+MAX_RESIDUAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ def size_verdict(
 ) -> tuple[float, str, dict[str, Any]] | None:
     """Score, message and values of an ``undersized_box`` (or oversized) verdict; None without evidence."""
     r = np.asarray(residual, dtype=np.float64)
+    # Evidence claiming a box off by more than half its size found some other surface, not the face.
+    r = np.where(np.abs(r) <= MAX_RESIDUAL, r, np.nan)
     if not np.isfinite(r).any():
         return None
     refined, sigma = refined_residual(r, stats, prior_sd)
