@@ -59,6 +59,17 @@ def motion_limits(category: str) -> tuple[float, float]:
     return MOTION_LIMITS[-1][1], MOTION_LIMITS[-1][2]
 
 
+def _path_deviations(t: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """``(K,)`` distance of each inner box from the line between its neighbours at its time (ends: 0)."""
+    out = np.zeros(t.size)
+    if t.size < 3:
+        return out
+    f = (t[1:-1] - t[:-2]) / (t[2:] - t[:-2])
+    predicted = (1 - f)[:, None] * xy[:-2] + f[:, None] * xy[2:]
+    out[1:-1] = np.linalg.norm(xy[1:-1] - predicted, axis=1)
+    return out
+
+
 def _wrap_deg(angle_rad: float) -> float:
     return float(np.degrees((angle_rad + np.pi) % (2 * np.pi) - np.pi))
 
@@ -139,8 +150,9 @@ class TrackConsistencyCheck(Check):
         t = track.timestamps_us.astype(np.float64) * 1e-6
         yaw = np.array([b.yaw_rad for b in track.boxes])
         xy = track.centers_m[:, :2]
+        deviations = _path_deviations(t, xy)
         for i, box in enumerate(track.boxes):
-            verdict = self._judge_jump(i, t, yaw, xy, max_speed, max_accel)
+            verdict = self._judge_jump(i, t, yaw, xy, max_speed, max_accel, deviations)
             out.tally(box.category, "track_jump", 1, int(verdict is not None))
             if verdict is not None:
                 score, message, values = verdict
@@ -149,7 +161,14 @@ class TrackConsistencyCheck(Check):
                 )
 
     def _judge_jump(
-        self, i: int, t: np.ndarray, yaw: np.ndarray, xy: np.ndarray, max_speed: float, max_accel: float
+        self,
+        i: int,
+        t: np.ndarray,
+        yaw: np.ndarray,
+        xy: np.ndarray,
+        max_speed: float,
+        max_accel: float,
+        deviations: np.ndarray,
     ) -> tuple[float, str, dict[str, Any]] | None:
         p = self.parameters
         k = t.size
@@ -172,13 +191,14 @@ class TrackConsistencyCheck(Check):
                           "tolerance_deg": round(yaw_tol, 1)}  # fmt: skip
                 message = f"turns {d_prev:+.0f}° then {d_next:+.0f}° within {dt_prev + dt_next:.2f} s"
                 return 0.5 + 0.5 * min(1.0, excess / yaw_tol), message, values
-            f = dt_prev / (dt_prev + dt_next)
-            predicted = (1 - f) * xy[prev] + f * xy[nxt]
-            deviation = float(np.linalg.norm(xy[i] - predicted))
+            deviation = float(deviations[i])
+            # A box off the path also moves its neighbours' predictions (by half as much): only the
+            # box that deviates most among itself and its neighbours is the jump.
+            deviation_is_local_max = deviation >= max(deviations[prev], deviations[nxt])
             tol = p["position_tolerance_m"] + 0.5 * max_accel * dt_prev * dt_next
             speeds = (np.linalg.norm(xy[i] - xy[prev]) / dt_prev, np.linalg.norm(xy[nxt] - xy[i]) / dt_next)
             speed_excess = min(speeds) - max_speed  # both legs too fast: this box is off, not a neighbour
-            if deviation > tol or speed_excess > 0:
+            if (deviation > tol and deviation_is_local_max) or speed_excess > 0:
                 excess = max((deviation - tol) / tol, speed_excess / max_speed)
                 values = {
                     "kind": "position",
