@@ -460,6 +460,7 @@ class BoxFitCheck(Check):
             loose, reason = loose_axes(category)
             if loose and NOTE_SAMPLE_NAME not in samples:
                 samples[NOTE_SAMPLE_NAME] = [[axis, reason] for axis in loose]
+            samples.setdefault(SAMPLE_NAME, [])  # measured: its size_bias says why, even without evidence
             if m.size is None:
                 continue
             residual = m.size.residual(m.box.size_m)

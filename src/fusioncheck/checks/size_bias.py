@@ -26,7 +26,7 @@ Written to ``classes.<name>.size_bias`` of report.json (the reducer registered b
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,8 @@ BOOTSTRAP = 1000
 #: error measured on clean simulated cars over 20 seeds (scripts/accuracy_size_bias.py) was about
 #: -0.1 percentage points, per seed up to 0.3 — below what the track bootstrap sees with ~40 tracks.
 SYSTEMATIC_SD = 0.0015
+#: How the reason for too little support names the box selection (box_fit's ``min_points_size``).
+MIN_POINTS_NOTE = "dense LiDAR returns (min_points_size, 50 by default)"
 #: Support an axis needs for an estimate.
 MIN_TRACKS = 5
 MIN_BOXES = 20
@@ -165,10 +167,10 @@ def class_size_bias(samples: dict[str, list[Any]]) -> dict[str, Any] | None:
     ``samples[SAMPLE_NAME]``: items ``[track, rl, rw, rh]``; ``samples[NOTE_SAMPLE_NAME]``: items
     ``[axis, reason]`` for axes the class cannot be measured on.
     """
+    if SAMPLE_NAME not in samples and NOTE_SAMPLE_NAME not in samples:
+        return None  # the class was never measured (no LiDAR, or box_fit not run)
     items = samples.get(SAMPLE_NAME, [])
     notes = {axis: reason for axis, reason in samples.get(NOTE_SAMPLE_NAME, [])}
-    if not items and not notes:
-        return None
     tracks = np.array([str(item[0]) for item in items], dtype=object)
     values = np.array(
         [[np.nan if v is None else float(v) for v in item[1:4]] for item in items], dtype=np.float64
@@ -179,6 +181,8 @@ def class_size_bias(samples: dict[str, list[Any]]) -> dict[str, Any] | None:
             bias = AxisBias(float("nan"), (float("nan"), float("nan")), 0, 0, notes[axis])
         else:
             bias = axis_bias(values[:, k], tracks, seed=k)
+            if bias.reason:
+                bias = replace(bias, reason=f"{bias.reason}; boxes need {MIN_POINTS_NOTE} to give evidence")
         estimated = not bias.reason
         out[axis] = round(bias.estimate, 5) if estimated else None
         out["ci95"][axis] = [round(bias.ci95[0], 5), round(bias.ci95[1], 5)] if estimated else None
