@@ -398,8 +398,13 @@ class BoxFitCheck(Check):
         if m.size is None or m.box.category not in stats:
             return None
         p = self.parameters
+        residual = m.size.residual(m.box.size_m)
+        if not undersized:
+            # Points spilling past a face prove the box is not too large on that axis.
+            needed = max(p["min_spill_points"], p["min_spill_fraction"] * m.object_points)
+            residual = np.where((m.spill_points.reshape(3, 2) >= needed).any(axis=1), np.nan, residual)
         verdict = size_verdict(
-            m.size.residual(m.box.size_m), stats[m.box.category], p["box_size_tolerance"],
+            residual, stats[m.box.category], p["box_size_tolerance"],
             p["box_size_prior_sd"], p["box_size_z"], undersized,
         )  # fmt: skip
         if verdict is None:
