@@ -1,6 +1,6 @@
 """Score a report against the ground truth of a simulated log (``faults.json``).
 
-Used by the accuracy tests and ``scripts/accuracy.py``: for each injected fault type, which findings
+Used by the accuracy tests and ``scripts/accuracy_box_fit.py``: for each injected fault type, which findings
 recover it (recall), and how many findings land on boxes that carry no fault (false alarms per 100
 boxes). Works on the report.json structure, so what is scored is exactly what users get.
 """
