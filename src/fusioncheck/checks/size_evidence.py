@@ -6,10 +6,13 @@ object's size. This module keeps only evidence that is informative about the *tr
 
 Sensor-side face (length, width)
     When the face whose normal is the axis faces the sensor (``|view · axis| >= facing_cos``, horizontal
-    view direction), the object's points on that face give its position: the median of the points within
-    ``face_window_m`` of the outermost points along the axis (a window a few noise widths deep, so that
-    range noise enters symmetrically and inner structure such as a car's narrower cabin stays out). Points
-    spilling past the labelled face are part of this set — they *are* the face. With the box centred on
+    view direction; at grazing views the side of a car's cabin is seen instead of its body), the
+    object's points on that face give its position: a mean shift from the 5th outermost point to the
+    median of the points within ``± face_window_m`` (a few noise widths, so that range noise enters
+    symmetrically and inner structure such as a car's narrower cabin stays out), using only points away
+    from the face's side edges and in the lower half of the box (near corners and higher up, surfaces
+    seen obliquely or from above reach inwards from the face). Points spilling past the labelled face
+    are part of this set — they *are* the face. With the box centred on
     the object, the true size is twice the face's distance from the centre. Labels are centred to a few
     centimetres; a centre error enters each box's estimate as noise, not as a class bias.
 Both ends (length, width) — not used for the size
@@ -71,7 +74,7 @@ class SizeEvidenceParameters:
 
     Attributes:
         facing_cos: a face is observed when the horizontal view direction's component along its normal
-            is at least this (0.34 = within 70 degrees of head-on).
+            is at least this (0.6 = within 53 degrees of head-on).
         face_window_m: half depth of the slab about the face in which its points are taken, metres.
         edge_margin_m: face points are taken this far from the face's side edges (at most a quarter of
             the box's half size), metres.
