@@ -105,8 +105,8 @@ class SizeEvidence:
 
     def residual(self, labelled_size_m: FloatArray) -> FloatArray:
         """``(3,)`` relative size residual ``labelled / true - 1``; NaN where not observed."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.asarray(np.asarray(labelled_size_m, dtype=np.float64) / self.true_size_m - 1.0)
+        # True sizes are positive or NaN: no division by zero, and NaN propagates without a warning.
+        return np.asarray(np.asarray(labelled_size_m, dtype=np.float64) / self.true_size_m - 1.0)
 
 
 def loose_axes(category: str) -> tuple[tuple[str, ...], str]:

@@ -95,8 +95,7 @@ def size_verdict(
         return None
     refined, sigma = refined_residual(r, stats, prior_sd)
     sign = -1.0 if undersized else 1.0
-    with np.errstate(invalid="ignore"):
-        z = (sign * refined - tolerance) / sigma
+    z = (sign * refined - tolerance) / sigma  # sigma > 0, NaN without evidence
     z = np.where(np.isfinite(z), z, -np.inf)
     axis = int(np.argmax(z))
     values = {
