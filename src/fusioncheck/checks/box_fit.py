@@ -405,7 +405,7 @@ class BoxFitCheck(Check):
             residual = np.where((m.spill_points.reshape(3, 2) >= needed).any(axis=1), np.nan, residual)
         verdict = size_verdict(
             residual, stats[m.box.category], p["box_size_tolerance"],
-            p["box_size_prior_sd"], p["box_size_z"], undersized,
+            p["box_size_prior_sd"], p["box_size_z"], undersized, m.box.size_m,
         )  # fmt: skip
         if verdict is None:
             return None
@@ -426,7 +426,9 @@ class BoxFitCheck(Check):
                 finite = residuals[np.isfinite(residuals[:, k]), k]
                 if finite.size == 0 or abs(class_bias(finite)) <= tolerance:
                     continue  # the interval cannot lie beyond the tolerance: no bootstrap needed
-                bias = axis_bias(residuals[:, k], tracks, seed=k)
+                # One sequence holds a few tracks: less support than the run-level statistic needs; the
+                # interval (Student's t on few tracks) widens accordingly.
+                bias = axis_bias(residuals[:, k], tracks, seed=k, min_tracks=4, min_boxes=10)
                 # The whole interval beyond the tolerance: the class is too small (or large) for sure.
                 if bias.reason or (-tolerance <= bias.ci95[1] and bias.ci95[0] <= tolerance):
                     continue

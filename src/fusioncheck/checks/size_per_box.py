@@ -32,6 +32,8 @@ MIN_BOXES_FOR_SPREAD = 10
 DEFAULT_SPREAD = 0.03
 #: Smallest spread used (relative): evidence is never taken as more precise than this.
 MIN_SPREAD = 0.005
+#: Label centre error assumed per box (metres) when judging one box: labels are centred to a few cm.
+CENTRE_NOISE_M = 0.03
 #: Box residuals beyond this (relative) are not evidence for a per-box verdict (another surface was found).
 MAX_RESIDUAL = 0.5
 
@@ -68,11 +70,20 @@ def class_size_stats(residuals: list[FloatArray]) -> ClassSizeStats:
 
 
 def refined_residual(
-    residual: FloatArray, stats: ClassSizeStats, prior_sd: float
+    residual: FloatArray, stats: ClassSizeStats, prior_sd: float, size_m: FloatArray | None = None
 ) -> tuple[FloatArray, FloatArray]:
-    """``(r̂, σ̂)`` per axis (see the module docstring); NaN where the box has no evidence."""
+    """``(r̂, σ̂)`` per axis (see the module docstring); NaN where the box has no evidence.
+
+    With the box's size ``(3,)`` metres, its spread is at least ``2 × CENTRE_NOISE_M / size`` per axis:
+    the face evidence assumes the label centred on the object, so a centre error counts twice, which on
+    a 0.5 m barrier is a 12 % residual.
+    """
     r = np.asarray(residual, dtype=np.float64)
-    w_box = 1.0 / stats.spread**2
+    spread = stats.spread
+    if size_m is not None:
+        floor = 2.0 * CENTRE_NOISE_M / np.maximum(np.asarray(size_m, dtype=np.float64), 1e-3)
+        spread = np.maximum(spread, floor)
+    w_box = 1.0 / spread**2
     w_class = 1.0 / prior_sd**2
     refined = (r * w_box + stats.bias * w_class) / (w_box + w_class)
     sigma = 1.0 / np.sqrt(w_box + w_class)
@@ -86,6 +97,7 @@ def size_verdict(
     prior_sd: float,
     z_min: float,
     undersized: bool,
+    size_m: FloatArray | None = None,
 ) -> tuple[float, str, dict[str, Any]] | None:
     """Score, message and values of an ``undersized_box`` (or oversized) verdict; None without evidence."""
     r = np.asarray(residual, dtype=np.float64)
@@ -93,7 +105,7 @@ def size_verdict(
     r = np.where(np.abs(r) <= MAX_RESIDUAL, r, np.nan)
     if not np.isfinite(r).any():
         return None
-    refined, sigma = refined_residual(r, stats, prior_sd)
+    refined, sigma = refined_residual(r, stats, prior_sd, size_m)
     sign = -1.0 if undersized else 1.0
     z = (sign * refined - tolerance) / sigma  # sigma > 0, NaN without evidence
     z = np.where(np.isfinite(z), z, -np.inf)
