@@ -19,7 +19,7 @@ from typing import Any
 
 from fusioncheck.errors import PolicyError
 
-_TOP_LEVEL_KEYS = {"checks"}
+_TOP_LEVEL_KEYS = {"checks", "gate"}  # gate: validated by fusioncheck.gate
 
 
 @dataclass(frozen=True)

@@ -238,3 +238,25 @@ def test_radar_pcd_non_finite_position(tmp_path: Path) -> None:
     write_radar_pcd(tmp_path / "nan.pcd", records)
     with pytest.raises(InputError, match=r"'vx_comp': 2 of 6 returns are NaN/inf, first at index 2"):
         read_radar_pcd(tmp_path / "nan.pcd")
+
+
+def test_empty_radar_scan_marker_reads_as_zero_returns(tmp_path: Path) -> None:
+    from fusioncheck.simulate.radar import RADAR_DTYPE as SIM_DTYPE
+    from fusioncheck.simulate.radar import encode_pcd
+
+    # nuScenes (and the simulator) write an empty scan as one all-NaN point.
+    (tmp_path / "empty.pcd").write_bytes(encode_pcd(np.zeros(0, dtype=SIM_DTYPE)))
+    records = read_radar_pcd(tmp_path / "empty.pcd")
+    assert records.shape == (0,) and records.dtype == RADAR_DTYPE
+    # A real return beside a NaN-only row survives; a row with only some NaN fields is still an error.
+    two = np.zeros(2, dtype=SIM_DTYPE)
+    two["x"] = [5.0, np.nan]
+    for name in ("y", "z", "rcs", "vx", "vy", "vx_comp", "vy_comp"):
+        two[name][1] = np.nan
+    (tmp_path / "one.pcd").write_bytes(encode_pcd(two))
+    records = read_radar_pcd(tmp_path / "one.pcd")
+    assert records.shape == (1,) and records["x"][0] == 5.0
+    two["x"][1] = 1.0
+    (tmp_path / "bad.pcd").write_bytes(encode_pcd(two))
+    with pytest.raises(InputError, match="NaN"):
+        read_radar_pcd(tmp_path / "bad.pcd")

@@ -21,6 +21,8 @@ points inside other boxes never count as shell. Then, per box:
     beams passed *through* the box's core (free space), which an occluded object would not allow. The
     expected count follows ``k_class * A / r²`` (A = the box's cross-section seen from the sensor, r its
     range); ``k_class`` is learnt from the sequence's own boxes as a median, so it adapts to the sensor.
+    When the sequence has radar, the radar votes too (:mod:`fusioncheck.checks.radar_evidence`): returns
+    inside the box speak for an object, no return where the class usually has some speaks for a ghost.
 
 Scores are 0..1; a box is flagged when its score reaches 0.5. Each finding carries the measured values.
 """
@@ -35,6 +37,7 @@ import numpy as np
 
 from fusioncheck.checks.base import Check, CheckOutput, Finding, Severity, register
 from fusioncheck.checks.ground import GroundModel
+from fusioncheck.checks.radar_evidence import expected_returns, keyframe_radar_support, radar_log_ratio
 from fusioncheck.checks.ray_evidence import ray_evidence
 from fusioncheck.checks.size_bias import NOTE_SAMPLE_NAME, SAMPLE_NAME, axis_bias, class_bias
 from fusioncheck.checks.size_evidence import AXES, SizeEvidence, loose_axes, size_evidence
@@ -80,6 +83,9 @@ class _BoxMeasure:
     front: int = 0
     gap_through: FloatArray | None = None  # (3,) beams through the empty end slabs (fewest of both ends)
     size: SizeEvidence | None = None  # evidence of the true size (dense boxes only)
+    keyframe_index: int = -1
+    radar_returns: int | None = None  # radar returns associated with the box (None: no radar looked)
+    expected_radar_returns: float = 0.0
 
 
 @register
@@ -118,6 +124,9 @@ class BoxFitCheck(Check):
         "box_size_prior_sd": 0.03,
         "box_size_z": 3.0,
         "class_bias_tolerance": 0.03,
+        "radar_evidence": True,
+        "radar_window_s": 0.25,
+        "radar_clutter_p": 0.05,
     }
 
     def run(self, context: SequenceContext) -> CheckOutput:
@@ -138,7 +147,11 @@ class BoxFitCheck(Check):
                     f"{len(keyframe.annotations)} boxes were not evaluated"
                 )
                 continue
+            start = len(measures)
             measures.extend(self._measure_keyframe(context, keyframe, lidar))
+            for m in measures[start:]:
+                m.keyframe_index = sequence.keyframes.index(keyframe)
+        self._add_radar_evidence(context, measures)
         self._decide(sequence.name, measures, out)
         return out
 
@@ -354,6 +367,28 @@ class BoxFitCheck(Check):
                     counts.append(ev.through)
                 m.gap_through[axis] = min(counts)
 
+    def _add_radar_evidence(self, context: SequenceContext, measures: list[_BoxMeasure]) -> None:
+        """Radar returns of the keyframes that hold a box LiDAR finds (almost) empty, and the class means."""
+        p = self.parameters
+        empty = [m for m in measures if m.object_points <= p["empty_max_points"]]
+        if not empty or not p["radar_evidence"]:
+            return
+        keyframes = sorted({m.keyframe_index for m in empty})
+        support = keyframe_radar_support(context, keyframes, p["radar_window_s"])
+        if support is None:
+            return
+        counts: dict[str, list[int]] = {}
+        for m in measures:
+            n = support.returns.get(m.box.token)
+            if n is None:
+                continue
+            m.radar_returns = n
+            if m.object_points >= p["min_points"]:  # boxes LiDAR shows to hold an object
+                counts.setdefault(m.box.category, []).append(n)
+        expected = expected_returns(counts)
+        for m in measures:
+            m.expected_radar_returns = expected.get(m.box.category, expected["*"])
+
     # -- decisions ---------------------------------------------------------------------------------
 
     def _decide(self, sequence: str, measures: list[_BoxMeasure], out: CheckOutput) -> None:
@@ -492,6 +527,10 @@ class BoxFitCheck(Check):
         visible = reached / (reached + m.front) if reached + m.front else 0.0
         leak = p["empty_leak_sparse"] if m.box.category.startswith(_SPARSE_CLASSES) else p["empty_leak"]
         log_ratio = m.through * np.log(1.0 / leak) + expected * visible
+        if m.radar_returns is not None:  # the radar's vote: returns inside, or none where some were due
+            log_ratio += radar_log_ratio(
+                m.radar_returns, m.expected_radar_returns, visible, p["radar_clutter_p"]
+            )
         score = 1.0 / (1.0 + np.exp(-(log_ratio - p["empty_log_ratio"])))
         if m.through < p["empty_min_through"] or visible < p["empty_min_visible"]:
             score = min(score, 0.49)  # too few beams, or mostly hidden behind something: no verdict
@@ -506,6 +545,9 @@ class BoxFitCheck(Check):
             "beams_blocked_in_front": m.front,
             "range_m": round(m.range_m, 2),
         }
+        if m.radar_returns is not None:
+            values["radar_returns"] = m.radar_returns
+            values["expected_radar_returns"] = round(m.expected_radar_returns, 2)
         return float(score), message, values
 
     def _judge_undersized(self, m: _BoxMeasure) -> _Verdict | None:

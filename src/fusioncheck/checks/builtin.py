@@ -1,7 +1,11 @@
 """Imports every built-in check so that it registers itself."""
 
-from fusioncheck.checks import (
-    box_fit,  # noqa: F401
-    size_priors,  # noqa: F401
-    track_consistency,  # noqa: F401
+from fusioncheck.checks import (  # noqa: F401
+    box_fit,
+    camera_calibration,
+    camera_projection,
+    missing_boxes,
+    radar_agreement,
+    size_priors,
+    track_consistency,
 )

@@ -30,6 +30,27 @@ class RayEvidence:
     inside: int
 
 
+#: The last sweep seen and its squared beam lengths: box_fit asks about many boxes of one sweep in a row.
+#: The sweep is held (not just its id), so an identity match cannot be a recycled id.
+_last_sweep: list[tuple[object, bytes, FloatArray, FloatArray]] = []
+
+
+def _beams(points: FloatArray, origin_m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Return ``points`` as float64 and the squared lengths ``|p - o|^2`` ``(N,)`` of their beams.
+
+    ``|p|^2 - 2 p.o + |o|^2`` loses about 1e-10 m^2 to rounding 1 km from the origin: irrelevant for the
+    cone pre-selection that uses it.
+    """
+    key = np.asarray(origin_m, dtype=np.float64).tobytes()
+    if _last_sweep and _last_sweep[0][0] is points and _last_sweep[0][1] == key:
+        return _last_sweep[0][2], _last_sweep[0][3]
+    p = np.asarray(points, dtype=np.float64)
+    o = np.frombuffer(key, dtype=np.float64)
+    length2 = np.einsum("ij,ij->i", p, p) - 2.0 * (p @ o) + float(o @ o)
+    _last_sweep[:] = [(points, key, p, length2)]
+    return p, length2
+
+
 def ray_evidence(
     points: FloatArray,
     origin_m: FloatArray,
@@ -48,8 +69,11 @@ def ray_evidence(
         size_m: ``(3,)`` length, width, height.
         core_fraction: the box is shrunk to this fraction per axis before testing, so that beams grazing
             the corners of a real (rounded, not box-shaped) object do not count as passing through it.
+
+    Calls for many boxes of one sweep (the same ``points`` object and origin) share the beams' squared
+    lengths, computed once: do not modify ``points`` in place between calls.
     """
-    p = np.asarray(points, dtype=np.float64)
+    p, length2 = _beams(points, origin_m)
     o = np.asarray(origin_m, dtype=np.float64)
     c = np.asarray(center_m, dtype=np.float64)
     half = 0.5 * core_fraction * np.asarray(size_m, dtype=np.float64)
@@ -58,13 +82,13 @@ def ray_evidence(
     radius = float(np.linalg.norm(half))
     if p.shape[0] == 0 or distance <= radius:
         return RayEvidence(0, 0, 0)
-    # Pre-select beams within the cone that encloses the box's bounding sphere.
-    d = p - o
-    norms = np.linalg.norm(d, axis=1)
-    cos_limit = np.sqrt(max(0.0, 1.0 - (radius / distance) ** 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cand = (d @ to_center) / (norms * distance) >= cos_limit
-    d = d[cand]
+    # Pre-select beams within the cone that encloses the box's bounding sphere: d.t / (|d| |t|) >= cos,
+    # tested squared and without forming d = p - o for every point (this runs once per box on the whole
+    # sweep; the squared beam lengths are computed once per sweep, see _beams).
+    cos2_limit = max(0.0, 1.0 - (radius / distance) ** 2)
+    along = p @ to_center - float(o @ to_center)
+    cand = (along > 0.0) & (along * along >= cos2_limit * length2 * (distance * distance))
+    d = p[cand] - o
     if d.shape[0] == 0:
         return RayEvidence(0, 0, 0)
     r = np.asarray(rotation, dtype=np.float64)

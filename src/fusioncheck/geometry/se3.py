@@ -76,13 +76,14 @@ class SE3:
         """Map ``(N, 3)`` points (metres, child frame) to the parent frame; returns ``(N, 3)`` float64."""
         p = np.asarray(points, dtype=np.float64)
         check_shape("points", p, (-1, 3))
-        return p @ self.rotation.T + self.translation
+        # einsum, not `p @ R.T`: on large arrays the BLAS matmul path was ~100x slower on 2 shared cores.
+        return np.einsum("ij,nj->ni", self.rotation, p) + self.translation
 
     def rotate_vectors(self, vectors: FloatArray) -> FloatArray:
         """Rotate ``(N, 3)`` direction vectors (velocities, normals) into the parent frame."""
         v = np.asarray(vectors, dtype=np.float64)
         check_shape("vectors", v, (-1, 3))
-        return v @ self.rotation.T
+        return np.einsum("ij,nj->ni", self.rotation, v)
 
     def interpolate(self, other: SE3, fraction: float) -> SE3:
         """Pose a ``fraction`` of the way from ``self`` (0) to ``other`` (1): slerp + linear translation."""

@@ -13,14 +13,17 @@ import time
 from collections.abc import Callable, Sequence
 
 from fusioncheck.geometry import box_iou, camera
-from fusioncheck.kernels import ground_scan, points_in_boxes
+from fusioncheck.kernels import edge_score, grid_clusters, ground_scan, points_in_boxes, scan_lines
 
 #: The warm-up callables, one per kernel module: each compiles (or loads from the cache) its kernels.
 WARM_UPS: tuple[Callable[[], None], ...] = (
     points_in_boxes.warm_up,
     ground_scan.warm_up,
     camera.warm_up,
+    edge_score.warm_up,
+    scan_lines.warm_up,
     box_iou.warm_up,
+    grid_clusters.warm_up,
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from fusioncheck.scene.boxes_2d import ImageBox
 from fusioncheck.scene.samples import CameraImage, LidarSweep, RadarScan, SensorSample
 from fusioncheck.scene.sequence import Sequence
 
@@ -46,3 +47,10 @@ class DataSource(ABC):
     @abstractmethod
     def read_image(self, sample: SensorSample, scale: float = 1.0, grey: bool = False) -> CameraImage:
         """Decode a camera image, optionally at reduced resolution (``scale`` 1, 0.5, 0.25 or 0.125)."""
+
+    def image_boxes(self, sample: SensorSample) -> tuple[ImageBox, ...]:
+        """Return the human-drawn 2D boxes of a camera sample (KITTI ``label_2``, nuImages ``object_ann``).
+
+        Formats without 2D boxes return none (the default).
+        """
+        return ()

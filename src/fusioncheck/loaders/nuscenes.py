@@ -51,8 +51,11 @@ from fusioncheck.errors import InputError
 from fusioncheck.geometry import quaternion
 from fusioncheck.geometry.se3 import SE3
 from fusioncheck.loaders.base import DataSource
+from fusioncheck.loaders.object_ann import FILE_NAME as OBJECT_ANN_FILE
+from fusioncheck.loaders.object_ann import read_object_ann
 from fusioncheck.loaders.pcd import LIDAR_COLUMNS, read_lidar_bin, read_radar_pcd
 from fusioncheck.scene.boxes import BoxAnnotation
+from fusioncheck.scene.boxes_2d import ImageBox
 from fusioncheck.scene.poses import PoseTrack
 from fusioncheck.scene.samples import CameraImage, LidarSweep, RadarScan, SensorSample
 from fusioncheck.scene.sensors import CameraIntrinsics, Modality, Sensor
@@ -237,6 +240,14 @@ class NuScenesSource(DataSource):
                     record=sample.token,
                 )
         return CameraImage(sample, pixels, float(scale))
+
+    def image_boxes(self, sample: SensorSample) -> tuple[ImageBox, ...]:
+        """Return a camera sample's 2D boxes from the optional ``object_ann.json`` (loaders.object_ann)."""
+        cached = getattr(self, "_object_ann", None)
+        if cached is None:
+            cached = read_object_ann(self.table_folder / OBJECT_ANN_FILE, self._tables)
+            self._object_ann = cached
+        return cached.get(sample.token, ())
 
     # ------------------------------------------------------------------ helpers
 

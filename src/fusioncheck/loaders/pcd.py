@@ -279,6 +279,9 @@ def read_radar_pcd(path: str | Path) -> np.ndarray:
         ``vx, vy`` raw and ``vx_comp, vy_comp`` ego-motion compensated radial velocities in m/s, ``rcs``
         in dBsm, and the Continental ARS 408 state codes as int32.
 
+    A return whose float fields are all NaN is nuScenes' marker of an empty scan and is dropped (an
+    empty scan gives a ``(0,)`` array with every field).
+
     Raises:
         InputError: as :func:`read_pcd`, plus missing or unknown fields, fields with ``COUNT > 1``,
             non-integral state codes, and non-finite positions, velocities or ``rcs``.
@@ -298,6 +301,11 @@ def read_radar_pcd(path: str | Path) -> np.ndarray:
             f"expected the 18 fields {' '.join(RADAR_FIELDS)}",
             path=path,
         )
+    # nuScenes writes an empty scan as one point whose float fields are all NaN (nuscenes-devkit's
+    # "empty cloud" marker): such rows are dropped, so an empty scan reads as 0 returns.
+    float_columns = [records[f].astype(np.float64) for f in RADAR_FLOAT_FIELDS if records[f].ndim == 1]
+    if records.shape[0] and float_columns:
+        records = records[~np.all(np.isnan(np.stack(float_columns, axis=1)), axis=1)]
     out = np.empty(records.shape[0], dtype=RADAR_DTYPE)
     for name in RADAR_FIELDS:
         column = records[name]

@@ -50,6 +50,9 @@ class SimConfig:
         clutter: static structures (poles, buildings) and radar clutter returns.
         min_annotation_points: an object is annotated at a keyframe when at least this many returns of
             the keyframe LiDAR sweep hit it.
+        vegetation: with ``clutter``, also bushes and trees (trunk and crown) on a planting strip between
+            the sidewalks and the buildings; never labelled. Off by default (recorded in ``faults.json``
+            only when on, so older records stay unchanged).
     """
 
     duration_s: float = 20.0
@@ -71,6 +74,7 @@ class SimConfig:
     label_noise: LabelNoise = field(default_factory=LabelNoise)
     clutter: bool = True
     min_annotation_points: int = 1
+    vegetation: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -140,4 +144,6 @@ class SimConfig:
         """JSON-ready dictionary of every field (recorded in ``faults.json``)."""
         d = asdict(self)
         d["lidar_elevation_deg"] = list(self.lidar_elevation_deg)
+        if not self.vegetation:
+            del d["vegetation"]
         return d

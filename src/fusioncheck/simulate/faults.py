@@ -6,7 +6,8 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
       "shrink": {"vehicle.car": {"length": -0.15, "width": -0.05}, "human.pedestrian.adult": {"height": 0.1}},
       "delete": {"fraction": 0.1, "unit": "box"},
       "ghost": 3,
-      "label_time_offset_ms": 50
+      "label_time_offset_ms": 50,
+      "radar": {"fraction": 0.3}
     }
 
 - ``shrink``: nuScenes category -> axis (``length``, ``width``, ``height``) -> relative size change
@@ -33,6 +34,21 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
 
 The last four are written to ``faults.json`` under ``label_faults`` (one record per affected box) and
 appear in the spec only when active, so that fault files and simulations without them are unchanged.
+- ``camera_calibration``: camera channel -> ``{"rotation_deg": [roll, pitch, yaw], "translation_m":
+  [forward, left, up]}`` (each optional, default zeros). Images are rendered with the true extrinsic, but
+  ``calibrated_sensor`` states ``ego_from_camera_true @ E``, with ``E`` the rotation vector
+  ``roll, pitch, yaw`` about the camera's forward (z), left (-x) and up (-y) axes followed by the
+  translation (``fusioncheck.checks.calibration_search`` convention): the correction that fixes the
+  stated extrinsic is ``E^-1``. Default: no camera faulted.
+- ``shift``: ``{"fraction": f, "lateral_m": d}``: a fraction ``f`` (0..1) of the (non-ghost) boxes is
+  moved sideways by ``d`` metres (to the box's left, perpendicular to its heading). Default: none.
+
+- ``radar``: radar faults on moving objects, per scene: ``{"fraction": f}`` (0..1) of the objects that
+  move during the scene or ``{"count": n}``. The chosen objects alternate between two kinds:
+  ``heading_flipped`` (every radar return of the object carries the Doppler of the object driving the
+  opposite way) and ``velocity_zeroed`` (its returns show no motion, as for a parked object). The
+  labels are untouched: labelled motion and radar disagree, which is what ``radar_velocity_mismatch``
+  must find. Default: none.
 
 Unknown keys at any level raise :class:`~fusioncheck.errors.PolicyError` naming the key.
 """
@@ -46,11 +62,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
+
 from fusioncheck.errors import PolicyError
+from fusioncheck.geometry.se3 import SE3
+from fusioncheck.simulate.rig import CAMERA_CHANNELS
 from fusioncheck.simulate.taxonomy import CATEGORY_NAMES
 
 AXES: tuple[str, ...] = ("length", "width", "height")
-_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms")
+_TOP_KEYS = ("shrink", "delete", "ghost", "label_time_offset_ms", "camera_calibration", "shift", "radar")
+_SHIFT_KEYS = ("fraction", "lateral_m")
+_CALIBRATION_KEYS = ("rotation_deg", "translation_m")
+#: Camera-frame unit vectors of the calibration fault's axes: forward (z), left (-x), up (-y).
+_CAMERA_AXES = ((0.0, 0.0, 1.0), (-1.0, 0.0, 0.0), (0.0, -1.0, 0.0))
+_RADAR_KEYS = ("fraction", "count")
+#: Kinds of radar fault, assigned in turn to the chosen objects.
+RADAR_FAULT_KINDS: tuple[str, ...] = ("heading_flipped", "velocity_zeroed")
 _LABEL_FAULT_KEYS = ("size_noise", "size_jitter", "duplicate", "heading_flip")
 _JITTER_KEYS = ("fraction", "magnitude")
 _DELETE_KEYS = ("fraction", "count", "unit")
@@ -96,6 +124,54 @@ class JitterSpec:
 
 
 @dataclass(frozen=True)
+class CameraCalibrationFault:
+    """An error of one camera's stated extrinsic (see the module docstring for the convention).
+
+    Attributes:
+        rotation_deg: ``(roll, pitch, yaw)`` degrees about the camera's forward, left and up axes.
+        translation_m: ``(forward, left, up)`` metres.
+    """
+
+    rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    translation_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        for name in _CALIBRATION_KEYS:
+            value = getattr(self, name)
+            if len(value) != 3 or not all(math.isfinite(v) for v in value):
+                raise PolicyError(f"camera_calibration.{name} must be 3 finite numbers, got {value}")
+        if max(abs(v) for v in self.rotation_deg) > 30.0 or max(abs(v) for v in self.translation_m) > 5.0:
+            raise PolicyError("camera_calibration: rotation within +-30 deg and translation within +-5 m")
+
+    def error_transform(self) -> SE3:
+        """``E``: the camera-frame motion with ``stated = true @ E``."""
+        axes = np.array(_CAMERA_AXES)
+        rotvec = np.radians(np.asarray(self.rotation_deg, dtype=np.float64)) @ axes
+        rotation, _ = cv2.Rodrigues(rotvec.reshape(3, 1))
+        return SE3(
+            np.asarray(rotation, dtype=np.float64), np.asarray(self.translation_m, dtype=np.float64) @ axes
+        )
+
+
+@dataclass(frozen=True)
+class RadarFaultSpec:
+    """Moving objects whose radar Doppler is faulted, per scene: a ``fraction`` of them or a ``count``.
+
+    Attributes:
+        fraction: 0..1 of the objects that move during the scene.
+        count: number of such objects (used when ``fraction`` is 0).
+    """
+
+    fraction: float = 0.0
+    count: int = 0
+
+    @property
+    def active(self) -> bool:
+        """True when any object is faulted."""
+        return self.fraction > 0.0 or self.count > 0
+
+
+@dataclass(frozen=True)
 class FaultSpec:
     """Label faults to inject (see the module docstring for the JSON format).
 
@@ -108,18 +184,26 @@ class FaultSpec:
         size_jitter: single-frame size jitter along tracks.
         duplicate: duplicated boxes per scene.
         heading_flip: boxes per scene turned by 180 degrees.
+        radar: moving objects whose radar returns carry a wrong Doppler.
     """
 
     shrink: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     delete: DeleteSpec = field(default_factory=DeleteSpec)
     ghost: int = 0
     label_time_offset_ms: float = 0.0
+    camera_calibration: Mapping[str, CameraCalibrationFault] = field(default_factory=dict)
+    shift_fraction: float = 0.0
+    shift_lateral_m: float = 0.0
+    radar: RadarFaultSpec = field(default_factory=RadarFaultSpec)
     size_noise: Mapping[str, float] = field(default_factory=dict)
     size_jitter: JitterSpec = field(default_factory=JitterSpec)
     duplicate: int = 0
     heading_flip: int = 0
 
     def __post_init__(self) -> None:
+        if not (0.0 <= self.shift_fraction <= 1.0) or not (math.isfinite(self.shift_lateral_m)):
+            raise PolicyError(f"shift: fraction must lie in 0..1 and lateral_m be finite, got "
+                              f"{self.shift_fraction}, {self.shift_lateral_m}")  # fmt: skip
         _validate_shrink(self.shrink, "shrink")
         if not (0.0 <= self.delete.fraction <= 1.0):
             raise PolicyError(f"delete.fraction must lie in 0..1, got {self.delete.fraction}")
@@ -129,6 +213,13 @@ class FaultSpec:
             raise PolicyError("delete: give either 'fraction' or 'count', not both")
         if self.delete.unit not in _DELETE_UNITS:
             raise PolicyError(f"delete.unit must be one of {list(_DELETE_UNITS)}, got {self.delete.unit!r}")
+        if not (0.0 <= self.radar.fraction <= 1.0) or self.radar.count < 0:
+            raise PolicyError(
+                "radar: fraction must lie in 0..1 and count be >= 0, "
+                f"got {self.radar.fraction}, {self.radar.count}"
+            )
+        if self.radar.fraction > 0 and self.radar.count > 0:
+            raise PolicyError("radar: give either 'fraction' or 'count', not both")
         if self.ghost < 0:
             raise PolicyError(f"ghost must be >= 0, got {self.ghost}")
         if not math.isfinite(self.label_time_offset_ms) or abs(self.label_time_offset_ms) > 10_000:
@@ -166,7 +257,15 @@ class FaultSpec:
             and self.ghost == 0
             and self.label_time_offset_ms == 0.0
             and not self.has_label_faults
+            and not self.camera_calibration
+            and not (self.shift_fraction > 0.0 and self.shift_lateral_m != 0.0)
+            and not self.radar.active
         )
+
+    def stated_camera_extrinsic(self, channel: str, ego_from_camera: SE3) -> SE3:
+        """Return the extrinsic to write for ``channel``: the true one, or ``true @ E`` when faulted."""
+        fault = self.camera_calibration.get(channel)
+        return ego_from_camera if fault is None else ego_from_camera @ fault.error_transform()
 
     def shrink_factors(self, category: str) -> tuple[float, float, float]:
         """Relative change ``(length, width, height)`` for ``category`` (zeros when not shrunk)."""
@@ -198,6 +297,16 @@ class FaultSpec:
             out["duplicate"] = self.duplicate
         if self.heading_flip:
             out["heading_flip"] = self.heading_flip
+        if self.shift_fraction > 0.0:  # written only when set, so that older fault records stay identical
+            out["shift"] = {"fraction": self.shift_fraction, "lateral_m": self.shift_lateral_m}
+        if self.camera_calibration:  # written only when set, so that older fault records stay identical
+            out["camera_calibration"] = {
+                ch: {"rotation_deg": list(f.rotation_deg), "translation_m": list(f.translation_m)}
+                for ch, f in sorted(self.camera_calibration.items())
+            }
+        if self.radar.active:  # only then: fault records of runs without radar faults stay unchanged
+            r = self.radar
+            out["radar"] = {"count": r.count} if r.count else {"fraction": r.fraction}
         return out
 
     @staticmethod
@@ -248,8 +357,59 @@ class FaultSpec:
         )
         duplicate = _integer(data.get("duplicate", 0), source, "duplicate")
         heading_flip = _integer(data.get("heading_flip", 0), source, "heading_flip")
+        calibration_raw = data.get("camera_calibration", {})
+        if not isinstance(calibration_raw, Mapping):
+            raise PolicyError(f"{source}: 'camera_calibration' must be an object of camera channel -> fault")
+        calibration: dict[str, CameraCalibrationFault] = {}
+        for channel, fault in calibration_raw.items():
+            where = f"camera_calibration.{channel}"
+            if channel not in CAMERA_CHANNELS:
+                raise PolicyError(f"{source}: unknown key {channel!r} in 'camera_calibration' (cameras: "
+                                  f"{', '.join(CAMERA_CHANNELS)})")  # fmt: skip
+            if not isinstance(fault, Mapping):
+                raise PolicyError(f"{source}: '{where}' must be an object with rotation_deg / translation_m")
+            _reject_unknown(fault, _CALIBRATION_KEYS, source, where)
+            vectors = []
+            for key in _CALIBRATION_KEYS:
+                raw = fault.get(key, [0.0, 0.0, 0.0])
+                if not isinstance(raw, list) or len(raw) != 3:
+                    raise PolicyError(f"{source}: '{where}.{key}' must be a list of 3 numbers, got {raw!r}")
+                vectors.append(tuple(_number(v, source, f"{where}.{key}") for v in raw))
+            try:
+                calibration[channel] = CameraCalibrationFault(vectors[0], vectors[1])  # type: ignore[arg-type]
+            except PolicyError as exc:
+                raise PolicyError(f"{source}: {exc}") from None
+        shift_raw = data.get("shift", {})
+        if not isinstance(shift_raw, Mapping):
+            raise PolicyError(
+                f'{source}: \'shift\' must be an object like {{"fraction": 0.1, "lateral_m": 0.5}}'
+            )
+        _reject_unknown(shift_raw, _SHIFT_KEYS, source, "shift")
+        shift_fraction = _number(shift_raw.get("fraction", 0.0), source, "shift.fraction")
+        shift_lateral = _number(shift_raw.get("lateral_m", 0.0), source, "shift.lateral_m")
+        radar_raw = data.get("radar", {})
+        if not isinstance(radar_raw, Mapping):
+            raise PolicyError(f"{source}: 'radar' must be an object like {{\"fraction\": 0.3}}")
+        _reject_unknown(radar_raw, _RADAR_KEYS, source, "radar")
+        radar = RadarFaultSpec(
+            fraction=_number(radar_raw.get("fraction", 0.0), source, "radar.fraction"),
+            count=_integer(radar_raw.get("count", 0), source, "radar.count"),
+        )
         try:
-            return FaultSpec(shrink, delete, ghost, offset, size_noise, jitter, duplicate, heading_flip)
+            return FaultSpec(
+                shrink,
+                delete,
+                ghost,
+                offset,
+                camera_calibration=calibration,
+                shift_fraction=shift_fraction,
+                shift_lateral_m=shift_lateral,
+                radar=radar,
+                size_noise=size_noise,
+                size_jitter=jitter,
+                duplicate=duplicate,
+                heading_flip=heading_flip,
+            )
         except PolicyError as exc:
             raise PolicyError(f"{source}: {exc}") from None
 

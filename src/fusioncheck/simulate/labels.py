@@ -278,6 +278,12 @@ def annotate_scene(
             yaw = float(yaws[1, m]) + float(n_yaw)
             speed = float(np.linalg.norm(velocities[m]))
             token = make_token(seed, "annotation", scene_index, m, kf.index)
+            shifted = (
+                faults.shift_fraction > 0.0
+                and make_rng(seed, "shift", token).random() < faults.shift_fraction
+            )
+            if shifted:  # sideways: to the box's left, perpendicular to its heading
+                center[:2] += faults.shift_lateral_m * np.array([-np.sin(yaw), np.cos(yaw)])
             truth = {
                 "scene": scene_name,
                 "sample_token": kf.sample_token,
@@ -302,6 +308,8 @@ def annotate_scene(
                 "num_object_lidar_pts": int(counts[m]),
                 "visible_fraction": fraction,
             }
+            if faults.shift_fraction > 0.0:  # only then, so that older fault records stay identical
+                truth["lateral_shift_m"] = faults.shift_lateral_m if shifted else 0.0
             boxes.append(
                 _Box(
                     token,

@@ -33,6 +33,10 @@ Scenes are named ``sim-<seed>-<index>``; scene ``i`` starts at 2020-09-13 12:26:
                                     true_center_m, true_size_lwh_m, true_yaw_rad, velocity_mps,
                                     num_lidar_pts (in the would-be box), num_lidar_pts_true_box,
                                     num_radar_pts, num_object_lidar_pts (returns on the object itself)
+    radar_faults[]                  only when radar faults were asked for: per written box of a faulted
+                                    object: annotation_token, instance_token, scene, timestamp_us, class,
+                                    object_index, kind (heading_flipped | velocity_zeroed), speed_mps,
+                                    moving (at that keyframe), num_radar_pts
     ghosts[]                        per ghost box: annotation_token, instance_token, scene, sample_token,
                                     timestamp_us, class, translation, size (w,l,h), rotation,
                                     num_object_lidar_pts (0), num_lidar_pts, num_radar_pts,
@@ -71,6 +75,7 @@ from fusioncheck.simulate.labels import KeyframeData, SceneLabels, annotate_scen
 from fusioncheck.simulate.lidar import LidarModel, SimulatedSweep, simulate_sweep
 from fusioncheck.simulate.nuscenes_writer import POINT_TIMES_DIR, VERSION, NuScenesWriter, sensor_token
 from fusioncheck.simulate.radar import encode_pcd, simulate_scan
+from fusioncheck.simulate.radar_faults import apply_radar_faults, choose_radar_faults, radar_fault_records
 from fusioncheck.simulate.rig import (
     ALL_CHANNELS,
     CAMERA_CHANNELS,
@@ -206,6 +211,7 @@ class _SceneOutput:
     labels: SceneLabels
     keyframes: int
     written: dict[str, int]
+    radar_faults: list[dict[str, Any]]
 
 
 def _simulate_scene(
@@ -216,8 +222,10 @@ def _simulate_scene(
     scene_index: int,
     map_logs: list[str],
     progress: Any,
+    image_boxes: list[dict[str, Any]] | None = None,
 ) -> _SceneOutput:
     world: World = build_world(config, seed, scene_index)
+    radar_faulted = choose_radar_faults(world, config, faults.radar, seed, scene_index)
     t0_us = BASE_TIME_US + (seed % 1000) * DAY_US + scene_index * HOUR_US
     start = datetime.fromtimestamp(t0_us / 1e6, tz=UTC)
     logfile = f"fcsim-{start:%Y-%m-%d-%H-%M-%S}+0000"
@@ -250,7 +258,10 @@ def _simulate_scene(
         elif channel in cam_by_channel:
             cam = cam_by_channel[channel]
             writer.add(
-                "calibrated_sensor", _calibration_record(token, channel, cam.ego_from_camera, cam.matrix)
+                "calibrated_sensor",
+                _calibration_record(
+                    token, channel, faults.stated_camera_extrinsic(channel, cam.ego_from_camera), cam.matrix
+                ),
             )
         else:
             writer.add(
@@ -258,6 +269,7 @@ def _simulate_scene(
                 _calibration_record(token, channel, radar_by_channel[channel].ego_from_radar, None),
             )
 
+    camera_keyframes: list[tuple[str, CameraModel, float, int]] = []
     sweeps: dict[int, SimulatedSweep] = {}
     radar_points: dict[int, list[np.ndarray]] = {i: [] for i in range(k)}
     written: dict[str, int] = {}
@@ -284,15 +296,18 @@ def _simulate_scene(
                 cam = cam_by_channel[channel]
                 filename, fileformat, width, height = f"{stem}.jpg", "jpg", cam.width_px, cam.height_px
                 writer.write_file(filename, encode_jpeg(render_image(world, cam, t_s), config.jpeg_quality))
+                if cap.is_key_frame:
+                    camera_keyframes.append((tokens[n], cam, t_s, cap.sample))
             else:
                 radar: RadarModel = radar_by_channel[channel]
-                records, _ = simulate_scan(
+                records, owners = simulate_scan(
                     world,
                     radar,
                     t_s,
                     make_rng(seed, "radar", scene_index, channel, cap.index),
                     config.clutter,
                 )
+                records = apply_radar_faults(records, owners, radar_faulted)
                 filename, fileformat, width, height = f"{stem}.pcd", "pcd", 0, 0
                 writer.write_file(filename, encode_pcd(records))
                 if cap.is_key_frame:
@@ -331,6 +346,8 @@ def _simulate_scene(
         for i in range(k)
     ]
     labels = annotate_scene(world, config, faults, seed, scene_index, name, keyframes)
+    if image_boxes is not None:
+        image_boxes.extend(_image_boxes(world, labels, camera_keyframes, sample_tokens, seed))
     for i in range(k):
         writer.add(
             "sample",
@@ -352,7 +369,57 @@ def _simulate_scene(
          "first_sample_token": sample_tokens[0], "last_sample_token": sample_tokens[-1], "name": name,
          "description": world.description},
     )  # fmt: skip
-    return _SceneOutput(name, labels, k, written)
+    return _SceneOutput(name, labels, k, written, radar_fault_records(labels.truth, radar_faulted))
+
+
+def _image_boxes(
+    world: World,
+    labels: Any,
+    camera_keyframes: list[tuple[str, CameraModel, float, int]],
+    sample_tokens: list[str],
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Return nuImages-style ``object_ann`` records: true 2D boxes of labelled objects in keyframe images.
+
+    The box is the projection of the object's true 3D box at the image's own time (clipped to the image),
+    as a careful human would draw it; ``instance_token`` links it to the object's track.
+    """
+    from fusioncheck.checks.box_projection import project_boxes
+    from fusioncheck.geometry.boxes import yaw_boxes
+    from fusioncheck.scene.sensors import CameraIntrinsics
+    from fusioncheck.simulate.taxonomy import category_token
+
+    by_sample: dict[str, list[dict[str, Any]]] = {}
+    for token, truth in labels.truth.items():
+        if not truth["ghost"]:
+            by_sample.setdefault(truth["sample_token"], []).append({"token": token, **truth})
+    records = []
+    for sd_token, cam, t_s, sample_index in camera_keyframes:
+        objects = sorted(by_sample.get(sample_tokens[sample_index], []), key=lambda r: r["object_index"])
+        if not objects:
+            continue
+        index = [r["object_index"] for r in objects]
+        centers, yaws = world.object_poses(np.array([t_s]))
+        sizes = np.array([r["true_size_lwh_m"] for r in objects])
+        centre = centers[0, index].copy()
+        centre[:, 2] = sizes[:, 2] / 2.0
+        camera_from_global = (world.global_from_ego(t_s) @ cam.ego_from_camera).inverse()
+        from fusioncheck.geometry.boxes import transform_boxes
+
+        boxes = transform_boxes(yaw_boxes(centre, sizes, yaws[0, index]), camera_from_global)
+        intrinsics = CameraIntrinsics(cam.matrix, width_px=cam.width_px, height_px=cam.height_px)
+        projected = project_boxes(boxes, intrinsics, cam.width_px, cam.height_px)
+        for k, r in enumerate(objects):
+            if not projected.in_image[k] or projected.truncation[k] > 0.9:
+                continue
+            records.append({
+                "token": make_token(seed, "object_ann", sd_token, r["object_index"]),
+                "sample_data_token": sd_token,
+                "category_token": category_token(r["class"]),
+                "instance_token": r["instance_token"],
+                "bbox": [round(float(v), 2) for v in projected.bbox_px[k]],
+            })  # fmt: skip
+    return records
 
 
 def _frames_per_scene(config: SimConfig) -> int:
@@ -381,11 +448,15 @@ def simulate(
     faults: FaultSpec | None = None,
     config: SimConfig | None = None,
     progress: bool = False,
+    image_boxes: bool = False,
 ) -> SimulationResult:
     """Simulate ``scenes`` scenes into the nuScenes dataroot ``out_dir`` with the given faults.
 
     The output is byte-identical for the same arguments. ``out_dir`` may exist but must not already hold
-    a simulation (its ``v1.0-fusioncheck-sim`` folder or ``faults.json``).
+    a simulation (its ``v1.0-fusioncheck-sim`` folder or ``faults.json``). With ``image_boxes`` the
+    simulator also writes ``<version>/object_ann.json``: nuImages-style true 2D boxes of the labelled
+    objects in every keyframe image (see :func:`_image_boxes`), which ``camera_projection`` compares the
+    3D labels with.
 
     Raises:
         PolicyError: invalid arguments or an ``out_dir`` that already holds a simulation.
@@ -416,7 +487,10 @@ def simulate(
 
         bar = tqdm(total=scenes * _frames_per_scene(config), unit="file", desc="simulate", disable=None)
     map_logs: list[str] = []
-    outputs = [_simulate_scene(writer, config, faults, seed, i, map_logs, bar) for i in range(scenes)]
+    boxes_2d: list[dict[str, Any]] | None = [] if image_boxes else None
+    outputs = [
+        _simulate_scene(writer, config, faults, seed, i, map_logs, bar, boxes_2d) for i in range(scenes)
+    ]
     bar.close()
     map_token = make_token(seed, "map")
     filename = writer.write_blank_map(map_token)
@@ -425,6 +499,10 @@ def simulate(
         {"category": "semantic_prior", "token": map_token, "filename": filename, "log_tokens": map_logs},
     )
     writer.write_tables()
+    if boxes_2d is not None:  # nuImages-style 2D boxes, only when asked for (older outputs stay identical)
+        writer.write_file(
+            f"{VERSION}/object_ann.json", (json.dumps(boxes_2d, indent=1) + "\n").encode("utf-8")
+        )
 
     record = _fault_record(seed, config, faults, outputs)
     (out / FAULTS_FILE).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
@@ -469,8 +547,31 @@ def _fault_record(
         "deleted": [d for o in outputs for d in o.labels.deleted],
         "ghosts": [g for o in outputs for g in o.labels.ghosts],
         "annotations": truth,
+        **_calibration_fault_record(faults, outputs),
     }
     label_faults = [r for o in outputs for r in o.labels.label_faults]
     if label_faults:  # only then: simulations without these faults stay byte-identical
         record["label_faults"] = label_faults
+    if faults.radar.active:  # only then, so that runs without radar faults write the same record as before
+        record["radar_faults"] = [r for o in outputs for r in o.radar_faults]
     return record
+
+
+def _calibration_fault_record(faults: FaultSpec, outputs: list[_SceneOutput]) -> dict[str, Any]:
+    """Return faults.json's ``camera_calibration``: per scene and faulted camera, error and correction.
+
+    Empty (no key at all) without calibration faults, so that older fault records stay byte-identical.
+    """
+    if not faults.camera_calibration:
+        return {}
+    rows = []
+    for o in outputs:
+        for channel, fault in sorted(faults.camera_calibration.items()):
+            rows.append({
+                "scene": o.name,
+                "sensor": channel,
+                "rotation_deg": list(fault.rotation_deg),
+                "translation_m": list(fault.translation_m),
+                "convention": "stated = true @ E (camera frame); expected correction = E^-1",
+            })  # fmt: skip
+    return {"camera_calibration": rows}

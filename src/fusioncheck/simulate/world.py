@@ -15,6 +15,7 @@ lateral offset ``d`` (positive to the left of increasing ``s``). Traffic drives 
 7 .. 8.6        bike lanes (cyclists, traffic cones)
 8.6 .. 11       parking bays (parked cars and trucks, barriers)
 11 .. 15        sidewalks (pedestrians, poles at 11.5, parked bicycles at the building side)
+15 .. 17        planting strip (bushes and trees, when ``SimConfig.vegetation`` is on)
 17 ..           buildings (clutter)
 ==============  =====================================================================
 
@@ -368,6 +369,18 @@ class StaticParts:
     def __len__(self) -> int:
         return int(self.yaws_rad.size)
 
+    def concat(self, other: StaticParts) -> StaticParts:
+        """Return these parts followed by ``other``'s."""
+        return StaticParts(
+            np.concatenate([self.centers_m, other.centers_m]),
+            np.concatenate([self.yaws_rad, other.yaws_rad]),
+            np.concatenate([self.sizes_m, other.sizes_m]),
+            np.concatenate([self.colors_bgr, other.colors_bgr]),
+            np.concatenate([self.reflectivity, other.reflectivity]),
+            np.concatenate([self.rcs_dbsm, other.rcs_dbsm]),
+            np.concatenate([self.is_pole, other.is_pole]),
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class PartTable:
@@ -674,6 +687,54 @@ def _make_static(rng: np.random.Generator, road: Road, s_lo: float, s_hi: float)
     )
 
 
+def _make_vegetation(rng: np.random.Generator, road: Road, s_lo: float, s_hi: float) -> StaticParts:
+    """Bushes (low, irregular boxes of object-like size) and trees (a trunk and a crown above head height)."""
+    centers, yaws, sizes, colors, refl, rcs = [], [], [], [], [], []
+
+    def add(s: float, d: float, size: list[float], z_bottom: float, yaw_jitter: float) -> None:
+        xy = road.point(np.array(s), d)
+        _, heading = road.frame(np.array(s))
+        centers.append([xy[0], xy[1], z_bottom + size[2] / 2])
+        yaws.append(float(heading) + yaw_jitter)
+        sizes.append(size)
+        shade = rng.uniform(0.6, 1.0)
+        colors.append([int(40 * shade), int(120 * shade), int(50 * shade)])
+        refl.append(0.25)
+        rcs.append(rng.normal(-2.0, 3.0))
+
+    for side in (-1.0, 1.0):
+        s = s_lo + rng.uniform(0.0, 8.0)
+        while s < s_hi:
+            d = side * rng.uniform(15.3, 16.7)
+            if rng.random() < 0.6:  # a bush, sometimes two overlapping lumps
+                for _ in range(int(rng.integers(1, 3))):
+                    size = [rng.uniform(0.8, 3.5), rng.uniform(0.6, 1.5), rng.uniform(0.5, 1.8)]
+                    add(
+                        s + rng.uniform(-0.5, 0.5),
+                        d + rng.uniform(-0.3, 0.3),
+                        size,
+                        0.0,
+                        rng.uniform(-0.5, 0.5),
+                    )
+            else:  # a tree: trunk, crown from 2..3 m up
+                trunk = rng.uniform(0.2, 0.45)
+                base = rng.uniform(2.0, 3.0)
+                add(s, d, [trunk, trunk, base + 0.5], 0.0, 0.0)
+                crown = rng.uniform(2.5, 5.0)
+                add(s, d, [crown, crown, rng.uniform(2.0, 4.0)], base, rng.uniform(-0.8, 0.8))
+            s += rng.uniform(4.0, 14.0)
+    n = len(yaws)
+    return StaticParts(
+        np.array(centers, dtype=np.float64).reshape(-1, 3),
+        np.array(yaws, dtype=np.float64),
+        np.array(sizes, dtype=np.float64).reshape(-1, 3),
+        np.array(colors, dtype=np.uint8).reshape(-1, 3),
+        np.array(refl, dtype=np.float64),
+        np.array(rcs, dtype=np.float64),
+        np.zeros(n, dtype=bool),
+    )
+
+
 def _candidates(
     kind: str, rng: np.random.Generator, ego: LaneMotion, duration_s: float
 ) -> list[tuple[str, FloatArray, LaneMotion, bool]]:
@@ -784,6 +845,9 @@ def build_world(config: SimConfig, seed: int, scene_index: int) -> World:
     road = make_road(rng, -600.0, s_ego_end + 700.0, curvature, rng.uniform(300.0, 1800.0, 2))
     s_lo, s_hi = -90.0, s_ego_end + 110.0
     static = _make_static(rng, road, s_lo, s_hi) if config.clutter else StaticParts.empty()
+    if config.clutter and config.vegetation:
+        # Its own random stream, so switching vegetation on leaves every other draw of the world as it was.
+        static = static.concat(_make_vegetation(make_rng(seed, "vegetation", scene_index), road, s_lo, s_hi))
 
     times = np.arange(-1.0, duration + 1.0, 0.25)
     occupancy = _Occupancy(times)
