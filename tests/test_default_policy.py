@@ -36,3 +36,12 @@ def test_shipped_default_policy_matches_sync_defaults():
 
     policy = Policy.load(REPO_ROOT / "calib" / "default_policy.toml")
     assert dict(policy.checks["sync"]) == SyncCheck.defaults
+
+
+def test_shipped_default_policy_lists_issue3_checks_at_their_defaults():
+    from fusioncheck.checks.size_priors import SizePriorCheck
+    from fusioncheck.checks.track_consistency import TrackConsistencyCheck
+
+    policy = Policy.load(REPO_ROOT / "calib" / "default_policy.toml")
+    assert dict(policy.checks["track_consistency"]) == TrackConsistencyCheck.defaults
+    assert dict(policy.checks["size_priors"]) == SizePriorCheck.defaults

@@ -363,7 +363,7 @@ def convert(
 @cli.command()
 @click.argument(
     "what",
-    type=click.Choice(["kernels", "pipeline", "calibration", "loaders", "discovery", "sync"]),
+    type=click.Choice(["kernels", "pipeline", "calibration", "loaders", "discovery", "sync", "size"]),
     default="kernels",
 )
 @click.option(
@@ -391,6 +391,7 @@ def bench(what: str, repeats: int | None, json_path: Path | None, data_dir: Path
     edge-alignment scoring against OpenCV projection. loaders: AV2 and OpenLABEL against the same data in
     the nuScenes layout. discovery: LiDAR clustering (numba grid vs open3d DBSCAN) and radar association.
     sync: the time-offset objectives (numba vs numpy / OpenCV loops).
+    size: the box-fit check with and without its size statistics, CPU ms per keyframe.
     """
     result: dict[str, object]
     if what == "pipeline":
@@ -407,6 +408,11 @@ def bench(what: str, repeats: int | None, json_path: Path | None, data_dir: Path
 
         result = run_sync_bench(repeats=min(repeats or 3, 3))
         click.echo(format_sync_bench(result))
+    elif what == "size":
+        from fusioncheck.bench.size_bias import format_size_bench, run_size_bench
+
+        result = run_size_bench(repeats=repeats or 5)
+        click.echo(format_size_bench(result))
     elif what == "discovery":
         from fusioncheck.bench.discovery import format_discovery_bench, run_discovery_bench
 

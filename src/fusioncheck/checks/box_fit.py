@@ -30,6 +30,7 @@ Scores are 0..1; a box is flagged when its score reaches 0.5. Each finding carri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -38,6 +39,9 @@ from fusioncheck.checks.base import Check, CheckOutput, Finding, Severity, regis
 from fusioncheck.checks.ground import GroundModel
 from fusioncheck.checks.radar_evidence import expected_returns, keyframe_radar_support, radar_log_ratio
 from fusioncheck.checks.ray_evidence import ray_evidence
+from fusioncheck.checks.size_bias import NOTE_SAMPLE_NAME, SAMPLE_NAME, axis_bias, class_bias
+from fusioncheck.checks.size_evidence import AXES, SizeEvidence, loose_axes, size_evidence
+from fusioncheck.checks.size_per_box import ClassSizeStats, class_size_stats, size_verdict
 from fusioncheck.context import SequenceContext
 from fusioncheck.geometry.boxes import transform_boxes
 from fusioncheck.kernels.points_in_boxes import points_in_boxes
@@ -78,6 +82,7 @@ class _BoxMeasure:
     through: int = 0
     front: int = 0
     gap_through: FloatArray | None = None  # (3,) beams through the empty end slabs (fewest of both ends)
+    size: SizeEvidence | None = None  # evidence of the true size (dense boxes only)
     keyframe_index: int = -1
     radar_returns: int | None = None  # radar returns associated with the box (None: no radar looked)
     expected_radar_returns: float = 0.0
@@ -114,6 +119,11 @@ class BoxFitCheck(Check):
         "empty_min_through": 2,
         "empty_min_visible": 0.2,
         "max_range_m": 60.0,
+        "min_points_size": 50,
+        "box_size_tolerance": 0.03,
+        "box_size_prior_sd": 0.03,
+        "box_size_z": 3.0,
+        "class_bias_tolerance": 0.03,
         "radar_evidence": True,
         "radar_window_s": 0.25,
         "radar_clutter_p": 0.05,
@@ -145,6 +155,15 @@ class BoxFitCheck(Check):
         self._decide(sequence.name, measures, out)
         return out
 
+    def plot(self, context: SequenceContext, output: CheckOutput, out_dir: Path) -> list[Path]:
+        """Per-class size residuals per axis with the class bias and its interval (one PNG)."""
+        from fusioncheck.plots.size_bias import plot_size_residuals
+
+        path = plot_size_residuals(
+            output.class_samples, out_dir / "size_bias.png", f"size bias per class — {context.sequence.name}"
+        )
+        return [] if path is None else [path]
+
     # -- measurement -------------------------------------------------------------------------------
 
     def _measure_keyframe(
@@ -169,7 +188,13 @@ class BoxFitCheck(Check):
         eligible = ~is_ground & (near.point_box < 0)
         result = points_in_boxes(points, boxes, margins, shell_eligible=eligible)
 
-        owner = np.where(result.point_box >= 0, result.point_box, result.point_shell_box)
+        # Points within noise outside a box are not shell (never another box's spill) but they are this
+        # box's own surface: keep them, or the sensor-side faces of the size evidence lose their outer half.
+        owner = np.where(
+            result.point_box >= 0,
+            result.point_box,
+            np.where(near.point_box >= 0, near.point_box, result.point_shell_box),
+        )
         member = (owner >= 0) & ~is_ground
         order = np.argsort(owner[member], kind="stable")
         member_idx = np.flatnonzero(member)[order]
@@ -284,12 +309,20 @@ class BoxFitCheck(Check):
         ground_support = int(np.count_nonzero(seen))
         offset = bottom - float(np.median(heights)) if heights.size else float("nan")
 
+        # Dense boxes only, counted within the spill tolerance rather than strictly inside: a box whose
+        # centre is off by a few centimetres would otherwise qualify more often when it is shifted
+        # towards the sensor (its face points then fall inside), biasing thin objects' evidence.
+        near_points = int(np.count_nonzero(np.all(np.abs(local) <= half + spill_tol, axis=1)))
+        evidence = None
+        if near_points >= p["min_points_size"] and range_m <= p["max_range_m"]:
+            evidence = size_evidence(local, size, rotation.T @ (origin - center), box.category)
+
         return _BoxMeasure(
             box=box, sensor=sensor, range_m=range_m, cross_section_m2=cross_section,
             points_inside=points_inside, object_points=object_points, spill_points=spill_points,
             spill_m=spill_m, spill_tolerance_m=spill_tol, gap_m=gap, gap_tolerance_m=gap_tol,
             occupied_m=occupied,
-            ground_offset_m=offset, ground_support=ground_support,
+            ground_offset_m=offset, ground_support=ground_support, size=evidence,
         )  # fmt: skip
 
     def _add_ray_evidence(
@@ -360,10 +393,15 @@ class BoxFitCheck(Check):
 
     def _decide(self, sequence: str, measures: list[_BoxMeasure], out: CheckOutput) -> None:
         density = _density_per_class(measures, self.parameters["max_range_m"])
+        size_stats = self._size_stats(measures)
         judges = {
             "empty_box": lambda m: self._judge_empty(m, density),
-            "undersized_box": self._judge_undersized,
-            "oversized_box": self._judge_oversized,
+            "undersized_box": lambda m: _stronger(
+                self._judge_undersized(m), self._judge_size(m, size_stats, True)
+            ),
+            "oversized_box": lambda m: _stronger(
+                self._judge_oversized(m), self._judge_size(m, size_stats, False)
+            ),
             "box_height_offset": self._judge_height,
         }
         for m in measures:
@@ -378,6 +416,101 @@ class BoxFitCheck(Check):
                 if flagged:
                     out.findings.append(self._finding(check, sequence, m, score, message, values))
         out.statistics["points_per_m2_at_1m"] = {k: round(v, 2) for k, v in sorted(density.items())}
+        self._size_samples(measures, out)
+        self._class_size_findings(sequence, measures, out)
+
+    def _size_stats(self, measures: list[_BoxMeasure]) -> dict[str, ClassSizeStats]:
+        """Per class: residual spread and bias of the sequence's boxes with size evidence."""
+        residuals: dict[str, list[FloatArray]] = {}
+        for m in measures:
+            if m.size is not None:
+                residuals.setdefault(m.box.category, []).append(m.size.residual(m.box.size_m))
+        return {c: class_size_stats(r) for c, r in residuals.items()}
+
+    def _judge_size(
+        self, m: _BoxMeasure, stats: dict[str, ClassSizeStats], undersized: bool
+    ) -> _Verdict | None:
+        if m.size is None or m.box.category not in stats:
+            return None
+        p = self.parameters
+        residual = m.size.residual(m.box.size_m)
+        if not undersized:
+            # Points spilling past a face prove the box is not too large on that axis.
+            needed = max(p["min_spill_points"], p["min_spill_fraction"] * m.object_points)
+            residual = np.where((m.spill_points.reshape(3, 2) >= needed).any(axis=1), np.nan, residual)
+        verdict = size_verdict(
+            residual, stats[m.box.category], p["box_size_tolerance"],
+            p["box_size_prior_sd"], p["box_size_z"], undersized, m.box.size_m,
+        )  # fmt: skip
+        if verdict is None:
+            return None
+        score, message, values = verdict
+        return score, f"{m.box.category} {message}", values | {"range_m": round(m.range_m, 2)}
+
+    def _class_size_findings(self, sequence: str, measures: list[_BoxMeasure], out: CheckOutput) -> None:
+        """Add a class-level finding per class and axis whose bias interval excludes ±tolerance."""
+        tolerance = self.parameters["class_bias_tolerance"]
+        by_class: dict[str, list[_BoxMeasure]] = {}
+        for m in measures:
+            if m.size is not None:
+                by_class.setdefault(m.box.category, []).append(m)
+        for category, ms in sorted(by_class.items()):
+            residuals = np.stack([m.size.residual(m.box.size_m) for m in ms if m.size is not None])
+            tracks = np.array([m.box.instance for m in ms], dtype=object)
+            for k, axis in enumerate(AXES):
+                finite = residuals[np.isfinite(residuals[:, k]), k]
+                if finite.size == 0 or abs(class_bias(finite)) <= tolerance:
+                    continue  # the interval cannot lie beyond the tolerance: no bootstrap needed
+                # One sequence holds a few tracks: less support than the run-level statistic needs; the
+                # interval (Student's t on few tracks) widens accordingly.
+                bias = axis_bias(residuals[:, k], tracks, seed=k, min_tracks=4, min_boxes=10)
+                # The whole interval beyond the tolerance: the class is too small (or large) for sure.
+                if bias.reason or (-tolerance <= bias.ci95[1] and bias.ci95[0] <= tolerance):
+                    continue
+                check = "undersized_box" if bias.ci95[1] < -tolerance else "oversized_box"
+                excess = abs(bias.estimate) - tolerance
+                word = "small" if bias.estimate < 0 else "large"
+                out.findings.append(
+                    Finding(
+                        check=check,
+                        severity=Severity.WARNING,
+                        sequence=sequence,
+                        score=round(0.5 + 0.5 * min(1.0, excess / tolerance), 4),
+                        message=(
+                            f"{category} boxes are {100 * abs(bias.estimate):.1f} % too {word} in {axis} "
+                            f"(95 % interval {100 * bias.ci95[0]:+.1f} to {100 * bias.ci95[1]:+.1f} %, "
+                            f"{bias.boxes} boxes in {bias.tracks} tracks; tolerance ±{100 * tolerance:.0f} %)"
+                        ),
+                        category=category,
+                        values={
+                            "level": "class",
+                            "axis": axis,
+                            "bias": round(bias.estimate, 5),
+                            "ci95": [round(bias.ci95[0], 5), round(bias.ci95[1], 5)],
+                            "boxes": bias.boxes,
+                            "tracks": bias.tracks,
+                            "tolerance": tolerance,
+                        },
+                    )
+                )
+
+    def _size_samples(self, measures: list[_BoxMeasure], out: CheckOutput) -> None:
+        """Hand each dense box's size residuals to the run-level size-bias statistic (per class)."""
+        for m in measures:
+            category = m.box.category
+            samples = out.class_samples.setdefault(category, {})
+            loose, reason = loose_axes(category)
+            if loose and NOTE_SAMPLE_NAME not in samples:
+                samples[NOTE_SAMPLE_NAME] = [[axis, reason] for axis in loose]
+            samples.setdefault(SAMPLE_NAME, [])  # measured: its size_bias says why, even without evidence
+            if m.size is None:
+                continue
+            residual = m.size.residual(m.box.size_m)
+            if not np.isfinite(residual).any():
+                continue
+            samples.setdefault(SAMPLE_NAME, []).append(
+                [m.box.instance, *(round(float(v), 5) if np.isfinite(v) else None for v in residual)]
+            )
 
     def _judge_empty(self, m: _BoxMeasure, density: dict[str, float]) -> _Verdict | None:
         p = self.parameters
@@ -504,6 +637,15 @@ class BoxFitCheck(Check):
             position_m=(float(m.box.center_m[0]), float(m.box.center_m[1]), float(m.box.center_m[2])),
             values=values,
         )
+
+
+def _stronger(a: _Verdict | None, b: _Verdict | None) -> _Verdict | None:
+    """Return the verdict with the higher score (None = not evaluable; an evaluable one wins over None)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if a[0] >= b[0] else b
 
 
 def _density_per_class(measures: list[_BoxMeasure], max_range_m: float) -> dict[str, float]:

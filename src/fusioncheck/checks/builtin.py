@@ -6,5 +6,7 @@ from fusioncheck.checks import (  # noqa: F401
     camera_projection,
     missing_boxes,
     radar_agreement,
+    size_priors,
     sync,
+    track_consistency,
 )

@@ -24,6 +24,17 @@ Format (every key optional; an empty object ``{}`` is a clean run)::
   lists the ghosts actually added).
 - ``label_time_offset_ms``: every box is drawn where its object was at ``timestamp + offset`` (the
   DESIGN.md sign convention: +50 means the boxes show the world 50 ms after their stamp).
+- ``size_noise``: nuScenes category -> relative standard deviation of extra per-box size noise (each
+  axis independently), on top of ``shrink`` and the clean label noise: ``{"vehicle.car": 0.03}``.
+- ``size_jitter``: ``{"fraction": f, "magnitude": m}``: a fraction ``f`` of the boxes of tracks with at
+  least 3 boxes get one axis (height for pedestrians) scaled by ``1 ± m`` (random sign), single frames.
+- ``duplicate``: boxes per scene copied as a second annotation of the same object (a new one-box
+  track), moved by up to 10 % of its smaller footprint side, turned by up to 3 degrees, resized by up
+  to ±3 %: 3D IoU > 0.5.
+- ``heading_flip``: boxes per scene (inside tracks of at least 3 boxes) whose yaw is turned by 180°.
+
+The last four are written to ``faults.json`` under ``label_faults`` (one record per affected box) and
+appear in the spec only when active, so that fault files and simulations without them are unchanged.
 - ``camera_calibration``: camera channel -> ``{"rotation_deg": [roll, pitch, yaw], "translation_m":
   [forward, left, up]}`` (each optional, default zeros). Images are rendered with the true extrinsic, but
   ``calibrated_sensor`` states ``ego_from_camera_true @ E``, with ``E`` the rotation vector
@@ -81,6 +92,8 @@ _CAMERA_AXES = ((0.0, 0.0, 1.0), (-1.0, 0.0, 0.0), (0.0, -1.0, 0.0))
 _RADAR_KEYS = ("fraction", "count")
 #: Kinds of radar fault, assigned in turn to the chosen objects.
 RADAR_FAULT_KINDS: tuple[str, ...] = ("heading_flipped", "velocity_zeroed")
+_LABEL_FAULT_KEYS = ("size_noise", "size_jitter", "duplicate", "heading_flip")
+_JITTER_KEYS = ("fraction", "magnitude")
 _DELETE_KEYS = ("fraction", "count", "unit")
 _DELETE_UNITS = ("box", "track")
 
@@ -103,6 +116,24 @@ class DeleteSpec:
     def active(self) -> bool:
         """True when anything is deleted."""
         return self.fraction > 0.0 or self.count > 0
+
+
+@dataclass(frozen=True)
+class JitterSpec:
+    """Single-frame size jitter inside tracks.
+
+    Attributes:
+        fraction: 0..1 of the eligible boxes (tracks of >= 3 boxes) that are jittered.
+        magnitude: relative size change of the jittered axis (0 < m < 1), sign random.
+    """
+
+    fraction: float = 0.0
+    magnitude: float = 0.1
+
+    @property
+    def active(self) -> bool:
+        """True when any box is jittered."""
+        return self.fraction > 0.0
 
 
 @dataclass(frozen=True)
@@ -162,6 +193,10 @@ class FaultSpec:
         delete: boxes to delete.
         ghost: ghost boxes to add per scene.
         label_time_offset_ms: time offset of every label, milliseconds.
+        size_noise: category -> relative standard deviation of extra per-box size noise.
+        size_jitter: single-frame size jitter along tracks.
+        duplicate: duplicated boxes per scene.
+        heading_flip: boxes per scene turned by 180 degrees.
         radar: moving objects whose radar returns carry a wrong Doppler.
         stream_time_offsets: stream -> clock fault (constant offset, drift); empty = none.
     """
@@ -175,6 +210,10 @@ class FaultSpec:
     shift_lateral_m: float = 0.0
     radar: RadarFaultSpec = field(default_factory=RadarFaultSpec)
     stream_time_offsets: Mapping[str, StreamClock] = field(default_factory=dict)
+    size_noise: Mapping[str, float] = field(default_factory=dict)
+    size_jitter: JitterSpec = field(default_factory=JitterSpec)
+    duplicate: int = 0
+    heading_flip: int = 0
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.shift_fraction <= 1.0) or not (math.isfinite(self.shift_lateral_m)):
@@ -202,6 +241,27 @@ class FaultSpec:
             raise PolicyError(
                 f"label_time_offset_ms must be finite and within +-10000, got {self.label_time_offset_ms}"
             )
+        for category, sd in self.size_noise.items():
+            if category not in CATEGORY_NAMES:
+                raise PolicyError(f"unknown key {category!r} in 'size_noise' (not a nuScenes category)")
+            if not math.isfinite(sd) or not 0.0 <= sd < 0.5:
+                raise PolicyError(f"'size_noise.{category}' must lie in 0..0.5, got {sd}")
+        if not 0.0 <= self.size_jitter.fraction <= 1.0:
+            raise PolicyError(f"size_jitter.fraction must lie in 0..1, got {self.size_jitter.fraction}")
+        if not 0.0 < self.size_jitter.magnitude < 1.0:
+            raise PolicyError(f"size_jitter.magnitude must lie in (0, 1), got {self.size_jitter.magnitude}")
+        if self.duplicate < 0 or self.heading_flip < 0:
+            raise PolicyError("duplicate and heading_flip must be >= 0")
+
+    @property
+    def has_label_faults(self) -> bool:
+        """True when a per-box label fault of :mod:`fusioncheck.simulate.label_faults` is active."""
+        return (
+            any(sd > 0.0 for sd in self.size_noise.values())
+            or self.size_jitter.active
+            or self.duplicate > 0
+            or self.heading_flip > 0
+        )
 
     @property
     def is_clean(self) -> bool:
@@ -211,6 +271,7 @@ class FaultSpec:
             and not self.delete.active
             and self.ghost == 0
             and self.label_time_offset_ms == 0.0
+            and not self.has_label_faults
             and not self.camera_calibration
             and not (self.shift_fraction > 0.0 and self.shift_lateral_m != 0.0)
             and not self.radar.active
@@ -248,6 +309,18 @@ class FaultSpec:
             "ghost": self.ghost,
             "label_time_offset_ms": float(self.label_time_offset_ms),
         }
+        # Written only when active: specs without them serialise exactly as before.
+        if any(sd > 0.0 for sd in self.size_noise.values()):
+            out["size_noise"] = {c: float(v) for c, v in sorted(self.size_noise.items())}
+        if self.size_jitter.active:
+            out["size_jitter"] = {
+                "fraction": float(self.size_jitter.fraction),
+                "magnitude": float(self.size_jitter.magnitude),
+            }
+        if self.duplicate:
+            out["duplicate"] = self.duplicate
+        if self.heading_flip:
+            out["heading_flip"] = self.heading_flip
         if self.shift_fraction > 0.0:  # written only when set, so that older fault records stay identical
             out["shift"] = {"fraction": self.shift_fraction, "lateral_m": self.shift_lateral_m}
         if self.camera_calibration:  # written only when set, so that older fault records stay identical
@@ -267,7 +340,7 @@ class FaultSpec:
         """Parse the JSON form; raises :class:`PolicyError` naming ``source`` and the offending key."""
         if not isinstance(data, Mapping):
             raise PolicyError(f"{source}: expected a JSON object at the top level")
-        _reject_unknown(data, _TOP_KEYS, source, "")
+        _reject_unknown(data, _TOP_KEYS + _LABEL_FAULT_KEYS, source, "")
         shrink_raw = data.get("shrink", {})
         if not isinstance(shrink_raw, Mapping):
             raise PolicyError(f"{source}: 'shrink' must be an object of category -> axis -> factor")
@@ -296,6 +369,20 @@ class FaultSpec:
             ghost_raw = ghost_raw.get("count", 0)
         ghost = _integer(ghost_raw, source, "ghost")
         offset = _number(data.get("label_time_offset_ms", 0.0), source, "label_time_offset_ms")
+        noise_raw = data.get("size_noise", {})
+        if not isinstance(noise_raw, Mapping):
+            raise PolicyError(f"{source}: 'size_noise' must be an object of category -> relative sd")
+        size_noise = {c: _number(v, source, f"size_noise.{c}") for c, v in noise_raw.items()}
+        jitter_raw = data.get("size_jitter", {})
+        if not isinstance(jitter_raw, Mapping):
+            raise PolicyError(f"{source}: 'size_jitter' must be an object like {{\"fraction\": 0.05}}")
+        _reject_unknown(jitter_raw, _JITTER_KEYS, source, "size_jitter")
+        jitter = JitterSpec(
+            fraction=_number(jitter_raw.get("fraction", 0.0), source, "size_jitter.fraction"),
+            magnitude=_number(jitter_raw.get("magnitude", 0.1), source, "size_jitter.magnitude"),
+        )
+        duplicate = _integer(data.get("duplicate", 0), source, "duplicate")
+        heading_flip = _integer(data.get("heading_flip", 0), source, "heading_flip")
         calibration_raw = data.get("camera_calibration", {})
         if not isinstance(calibration_raw, Mapping):
             raise PolicyError(f"{source}: 'camera_calibration' must be an object of camera channel -> fault")
@@ -346,6 +433,10 @@ class FaultSpec:
                 shift_lateral_m=shift_lateral,
                 radar=radar,
                 stream_time_offsets=clocks,
+                size_noise=size_noise,
+                size_jitter=jitter,
+                duplicate=duplicate,
+                heading_flip=heading_flip,
             )
         except PolicyError as exc:
             raise PolicyError(f"{source}: {exc}") from None

@@ -40,6 +40,7 @@ from fusioncheck.geometry.se3 import SE3
 from fusioncheck.simulate.config import SimConfig
 from fusioncheck.simulate.determinism import make_rng, make_token
 from fusioncheck.simulate.faults import FaultSpec
+from fusioncheck.simulate.label_faults import apply_label_faults
 from fusioncheck.simulate.lidar import SimulatedSweep
 from fusioncheck.simulate.raycast import cast_rays
 from fusioncheck.simulate.taxonomy import CLASS_PRIORS, MOVING_SPEED_MPS, attribute_token, category_token
@@ -111,6 +112,7 @@ class SceneLabels:
         truth: annotation token -> ground truth record (for ``faults.json``).
         deleted: records of deleted boxes.
         ghosts: records of ghost boxes.
+        label_faults: records of boxes changed by :mod:`fusioncheck.simulate.label_faults`.
     """
 
     annotations: list[dict[str, Any]] = field(default_factory=list)
@@ -118,6 +120,7 @@ class SceneLabels:
     truth: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted: list[dict[str, Any]] = field(default_factory=list)
     ghosts: list[dict[str, Any]] = field(default_factory=list)
+    label_faults: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _wrap(angle: float) -> float:
@@ -326,6 +329,7 @@ def annotate_scene(
     by_keyframe = {kf.index: kf for kf in keyframes}
     labels = SceneLabels()
     boxes = _delete(boxes, faults, seed, scene_index, by_keyframe, labels)
+    boxes, labels.label_faults = apply_label_faults(boxes, faults, seed, scene_index)
     boxes.extend(_ghosts(world, faults, seed, scene_index, scene_name, keyframes, labels))
     _finish(boxes, by_keyframe, labels)
     return labels

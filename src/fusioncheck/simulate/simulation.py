@@ -559,6 +559,9 @@ def _fault_record(
         "annotations": truth,
         **_calibration_fault_record(faults, outputs),
     }
+    label_faults = [r for o in outputs for r in o.labels.label_faults]
+    if label_faults:  # only then: simulations without these faults stay byte-identical
+        record["label_faults"] = label_faults
     if faults.radar.active:  # only then, so that runs without radar faults write the same record as before
         record["radar_faults"] = [r for o in outputs for r in o.radar_faults]
     return record
