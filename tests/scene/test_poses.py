@@ -125,3 +125,17 @@ class TestVelocity:
     def test_out_of_range(self) -> None:
         with pytest.raises(TimeRangeError, match="velocity"):
             track().velocity_at(0)
+
+
+def test_same_time_poses_sorts_pairs_and_names_the_first_conflict():
+    from fusioncheck.scene.poses import same_time_poses
+
+    t = np.array([30, 10, 30, 20], dtype=np.int64)
+    xyz = np.zeros((4, 3))
+    q = np.tile([1.0, 0.0, 0.0, 0.0], (4, 1))
+    order, same, conflict = same_time_poses(t, xyz, q)
+    assert order.tolist() == [1, 3, 0, 2] and same.tolist() == [2] and conflict is None
+    xyz[2, 0] = 0.01  # 1 cm apart at one timestamp: beyond the 1 mm tolerance
+    _, _, conflict = same_time_poses(t, xyz, q)
+    assert conflict is not None and (conflict.first, conflict.second, conflict.timestamp_us) == (0, 2, 30)
+    assert conflict.describe() == "differ by 0.0100 m and 0.0000 deg"

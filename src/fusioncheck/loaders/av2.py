@@ -52,9 +52,8 @@ from fusioncheck.geometry.se3 import SE3
 from fusioncheck.loaders.av2_categories import AV2_CATEGORIES
 from fusioncheck.loaders.base import DataSource
 from fusioncheck.loaders.images import decode_image
-from fusioncheck.loaders.nuscenes import SAME_TIME_POSE_TOLERANCE_M, SAME_TIME_POSE_TOLERANCE_RAD
 from fusioncheck.scene.boxes import BoxAnnotation
-from fusioncheck.scene.poses import PoseTrack
+from fusioncheck.scene.poses import PoseTrack, same_time_poses
 from fusioncheck.scene.samples import CameraImage, LidarSweep, RadarScan, SensorSample
 from fusioncheck.scene.sensors import CameraIntrinsics, Modality, Sensor
 from fusioncheck.scene.sequence import Keyframe, Sequence
@@ -431,23 +430,15 @@ class _LogBuilder:
         if quats.shape[0] == 0:
             raise InputError("no ego poses", path=path)
         t_us = _ns_to_us(data["timestamp_ns"])
-        order = np.argsort(np.asarray(data["timestamp_ns"], dtype=np.int64), kind="stable")
         # AV2 logs hold pose pairs a few nanoseconds apart; those that round to one microsecond must agree.
-        same = np.flatnonzero(np.diff(t_us[order]) == 0)
-        if same.size:
-            a, b = order[same], order[same + 1]
-            shift_m = np.linalg.norm(translations[a] - translations[b], axis=1)
-            angle_rad = quaternion.angle_between(quats[a], quats[b])
-            bad = np.flatnonzero(
-                (shift_m > SAME_TIME_POSE_TOLERANCE_M) | (angle_rad > SAME_TIME_POSE_TOLERANCE_RAD)
+        order, same, conflict = same_time_poses(t_us, translations, quats)
+        if conflict is not None:
+            raise InputError(
+                f"two ego poses in microsecond {conflict.timestamp_us} {conflict.describe()}",
+                path=path,
+                record=f"rows {conflict.first}, {conflict.second}",
             )
-            if bad.size:
-                raise InputError(
-                    f"two ego poses in microsecond {t_us[a[bad[0]]]} differ by {shift_m[bad[0]]:.4f} m and "
-                    f"{np.degrees(angle_rad[bad[0]]):.4f} deg",
-                    path=path,
-                    record=f"rows {a[bad[0]]}, {b[bad[0]]}",
-                )
+        if same.size:
             keep = np.ones(order.size, dtype=bool)
             keep[same + 1] = False
             order = order[keep]

@@ -56,7 +56,7 @@ from fusioncheck.loaders.object_ann import read_object_ann
 from fusioncheck.loaders.pcd import LIDAR_COLUMNS, read_lidar_bin, read_radar_pcd
 from fusioncheck.scene.boxes import BoxAnnotation
 from fusioncheck.scene.boxes_2d import ImageBox
-from fusioncheck.scene.poses import PoseTrack
+from fusioncheck.scene.poses import PoseTrack, same_time_poses
 from fusioncheck.scene.samples import CameraImage, LidarSweep, RadarScan, SensorSample
 from fusioncheck.scene.sensors import CameraIntrinsics, Modality, Sensor
 from fusioncheck.scene.sequence import Keyframe, Sequence
@@ -71,9 +71,6 @@ TABLES: tuple[str, ...] = (
 #: Tables that may be empty lists (every other table must hold at least one record).
 OPTIONAL_CONTENT_TABLES: frozenset[str] = frozenset({"attribute", "map", "visibility"})
 
-#: Ego poses with one timestamp may differ by at most this much (metres, radians) before they conflict.
-SAME_TIME_POSE_TOLERANCE_M = 1e-3
-SAME_TIME_POSE_TOLERANCE_RAD = 1e-5
 
 #: Folder (under the dataroot) of the per-point LiDAR time extension.
 POINT_TIMES_DIR = "fusioncheck_point_times"
@@ -636,23 +633,13 @@ class _SequenceBuilder:
         timestamps = np.array([self._poses[t][0] for t in tokens], dtype=np.int64)
         translations = np.stack([self._poses[t][1] for t in tokens])
         quats = np.stack([self._poses[t][2] for t in tokens])
-        order = np.argsort(timestamps, kind="stable")
-        same = np.flatnonzero(np.diff(timestamps[order]) == 0)
-        if same.size:
-            a, b = order[same], order[same + 1]
-            shift_m = np.linalg.norm(translations[a] - translations[b], axis=1)
-            angle_rad = quaternion.angle_between(quats[a], quats[b])
-            bad = np.flatnonzero(
-                (shift_m > SAME_TIME_POSE_TOLERANCE_M) | (angle_rad > SAME_TIME_POSE_TOLERANCE_RAD)
+        _, _, conflict = same_time_poses(timestamps, translations, quats)
+        if conflict is not None:
+            self.src._fail(
+                "ego_pose",
+                f"{tokens[conflict.first]}, {tokens[conflict.second]}",
+                f"two ego poses at timestamp {conflict.timestamp_us} {conflict.describe()}",
             )
-            if bad.size:
-                i, j = int(a[bad[0]]), int(b[bad[0]])
-                self.src._fail(
-                    "ego_pose",
-                    f"{tokens[i]}, {tokens[j]}",
-                    f"two ego poses at timestamp {timestamps[i]} differ by {shift_m[bad[0]]:.4f} m and "
-                    f"{np.degrees(angle_rad[bad[0]]):.4f} deg",
-                )
         return PoseTrack.from_unsorted(timestamps, translations, quats)
 
     # -------------------------------------------------------------- sensors

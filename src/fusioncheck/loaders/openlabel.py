@@ -66,7 +66,7 @@ from fusioncheck.loaders.detect import openlabel_files
 from fusioncheck.loaders.images import decode_image
 from fusioncheck.loaders.pcd import read_lidar_bin, read_pcd, read_radar_pcd
 from fusioncheck.scene.boxes import BoxAnnotation
-from fusioncheck.scene.poses import PoseTrack
+from fusioncheck.scene.poses import PoseTrack, same_time_poses
 from fusioncheck.scene.samples import CameraImage, LidarSweep, RadarScan, SensorSample
 from fusioncheck.scene.sensors import CameraIntrinsics, Modality, Sensor
 from fusioncheck.scene.sequence import Keyframe, Sequence
@@ -74,9 +74,6 @@ from fusioncheck.typing import FloatArray
 
 #: The schema file in ``fusioncheck/resources``.
 SCHEMA_RESOURCE = "openlabel_schema-1.0.0.json"
-#: Two ego poses for one timestamp may differ by at most this much (metres, radians).
-SAME_TIME_POSE_TOLERANCE_M = 1e-3
-SAME_TIME_POSE_TOLERANCE_RAD = 1e-5
 #: A sample may lie this far (microseconds) before the first or after the last frame; its vehicle pose is
 #: then extrapolated from the two nearest frames (constant velocity, constant orientation).
 POSE_EXTRAPOLATION_US = 100_000
@@ -610,22 +607,14 @@ class _Builder:
         times = np.array([f.timestamp_us for f in frames], dtype=np.int64)
         translations = np.stack([f.global_from_ego.translation for f in frames])
         quats = np.stack([f.global_from_ego.quat_wxyz for f in frames])
-        order = np.argsort(times, kind="stable")
-        same = np.flatnonzero(np.diff(times[order]) == 0)
-        if same.size:
-            a, b = order[same], order[same + 1]
-            shift = np.linalg.norm(translations[a] - translations[b], axis=1)
-            angle = quaternion.angle_between(quats[a], quats[b])
-            bad = np.flatnonzero(
-                (shift > SAME_TIME_POSE_TOLERANCE_M) | (angle > SAME_TIME_POSE_TOLERANCE_RAD)
+        _, _, conflict = same_time_poses(times, translations, quats)
+        if conflict is not None:
+            i, j = frames[conflict.first].frame_id, frames[conflict.second].frame_id
+            self._fail(
+                f"$.openlabel.frames.{j}",
+                f"frames {i} and {j} share timestamp {conflict.timestamp_us} us but their vehicle poses "
+                f"{conflict.describe()}",
             )
-            if bad.size:
-                i, j = frames[a[bad[0]]].frame_id, frames[b[bad[0]]].frame_id
-                self._fail(
-                    f"$.openlabel.frames.{j}",
-                    f"frames {i} and {j} share timestamp {times[a[bad[0]]]} us but their vehicle poses "
-                    f"differ by {shift[bad[0]]:.4f} m",
-                )
         return PoseTrack.from_unsorted(times, translations, quats)
 
     # ------------------------------------------------------------------ sensors and samples

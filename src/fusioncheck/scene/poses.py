@@ -111,3 +111,57 @@ class PoseTrack:
         i = int(np.clip(np.searchsorted(self.timestamps_us, timestamp_us, side="right") - 1, 0, n - 2))
         dt_s = (self.timestamps_us[i + 1] - self.timestamps_us[i]) * 1e-6
         return np.asarray((self.translations_m[i + 1] - self.translations_m[i]) / dt_s)
+
+
+#: Two ego poses stamped in the same microsecond may differ by at most this much (metres, radians):
+#: several sensors stamped alike reference one pose, and a track keeps only one of them.
+SAME_TIME_POSE_TOLERANCE_M = 1e-3
+SAME_TIME_POSE_TOLERANCE_RAD = 1e-5
+
+
+@dataclass(frozen=True)
+class SameTimePoseConflict:
+    """Two poses with one timestamp that disagree: indices into the input arrays and how much."""
+
+    first: int
+    second: int
+    timestamp_us: int
+    shift_m: float
+    angle_rad: float
+
+    def describe(self) -> str:
+        """E.g. ``differ by 0.0120 m and 0.0003 deg``."""
+        return f"differ by {self.shift_m:.4f} m and {np.degrees(self.angle_rad):.4f} deg"
+
+
+def same_time_poses(
+    timestamps_us: IntArray, translations: FloatArray, quats_wxyz: FloatArray
+) -> tuple[IntArray, IntArray, SameTimePoseConflict | None]:
+    """Sort poses by time and compare those that share a timestamp.
+
+    Args:
+        timestamps_us: ``(N,)`` microseconds.
+        translations: ``(N, 3)`` metres.
+        quats_wxyz: ``(N, 4)`` unit quaternions, scalar first.
+
+    Returns:
+        ``order`` (stable argsort of the timestamps), ``same`` (positions ``k`` in ``order`` where
+        ``order[k]`` and ``order[k + 1]`` share a timestamp) and the first such pair that differs by more
+        than :data:`SAME_TIME_POSE_TOLERANCE_M` / ``_RAD`` (``None`` when all agree).
+    """
+    timestamps = np.asarray(timestamps_us, dtype=np.int64)
+    order = np.argsort(timestamps, kind="stable")
+    same = np.flatnonzero(np.diff(timestamps[order]) == 0)
+    if not same.size:
+        return order, same, None
+    a, b = order[same], order[same + 1]
+    shift_m = np.linalg.norm(translations[a] - translations[b], axis=1)
+    angle_rad = quaternion.angle_between(quats_wxyz[a], quats_wxyz[b])
+    bad = np.flatnonzero((shift_m > SAME_TIME_POSE_TOLERANCE_M) | (angle_rad > SAME_TIME_POSE_TOLERANCE_RAD))
+    if not bad.size:
+        return order, same, None
+    k = int(bad[0])
+    conflict = SameTimePoseConflict(
+        int(a[k]), int(b[k]), int(timestamps[a[k]]), float(shift_m[k]), float(angle_rad[k])
+    )
+    return order, same, conflict
