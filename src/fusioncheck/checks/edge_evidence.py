@@ -22,6 +22,7 @@ import numpy as np
 from fusioncheck.errors import check_shape
 from fusioncheck.geometry.camera import project_points
 from fusioncheck.kernels.edge_score import score_projected
+from fusioncheck.kernels.lidar_edges import segment_medians, vertical_neighbours
 from fusioncheck.kernels.scan_lines import rings_from_scan_order
 from fusioncheck.scene.sensors import CameraIntrinsics
 from fusioncheck.typing import BoolArray, FloatArray, IntArray
@@ -191,19 +192,13 @@ def depth_edges(
         sorted_ring = r[order]
         _, starts = np.unique(sorted_ring, return_index=True)
         ends = np.append(starts[1:], n)
-        median_el = np.array([np.median(elevation[order[s:e]]) for s, e in zip(starts, ends, strict=True)])
+        median_el = segment_medians(elevation, order, starts, ends)
         by_elevation = np.argsort(median_el)
         # A vertical pair must be about one ring spacing apart in elevation (not a point of a third ring
         # near a scan seam, where ring assignment from the storage order is least certain).
         spacing = np.diff(median_el[by_elevation])
         max_elevation_gap = 2.0 * float(np.median(spacing)) if spacing.size else math.inf
-        up = np.full(n, -1, dtype=np.int64)
-        down = np.full(n, -1, dtype=np.int64)
-        for lo, hi in itertools.pairwise(by_elevation):
-            lower = order[starts[lo] : ends[lo]]
-            upper = order[starts[hi] : ends[hi]]
-            up[lower] = _nearest_by_azimuth(azimuth, lower, upper)
-            down[upper] = _nearest_by_azimuth(azimuth, upper, lower)
+        up, down = vertical_neighbours(azimuth, order, starts, ends, by_elevation)
         a = np.flatnonzero(up >= 0)
         b = up[a]
 
@@ -380,6 +375,21 @@ def reflectance_discontinuities(
 def _wrap(angle: FloatArray) -> FloatArray:
     """Angles wrapped to ``[-pi, pi)``."""
     return np.asarray((angle + math.pi) % (2.0 * math.pi) - math.pi)
+
+
+def vertical_neighbours_reference(
+    azimuth: FloatArray, order: IntArray, starts: IntArray, ends: IntArray, by_elevation: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Plain-numpy reference of :func:`~fusioncheck.kernels.lidar_edges.vertical_neighbours`; for tests."""
+    n = azimuth.shape[0]
+    up = np.full(n, -1, dtype=np.int64)
+    down = np.full(n, -1, dtype=np.int64)
+    for lo, hi in itertools.pairwise(by_elevation):
+        lower = order[starts[lo] : ends[lo]]
+        upper = order[starts[hi] : ends[hi]]
+        up[lower] = _nearest_by_azimuth(azimuth, lower, upper)
+        down[upper] = _nearest_by_azimuth(azimuth, upper, lower)
+    return up, down
 
 
 def _nearest_by_azimuth(azimuth: FloatArray, points: IntArray, line: IntArray) -> IntArray:

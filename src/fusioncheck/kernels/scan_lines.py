@@ -46,11 +46,12 @@ def _rings(azimuth: np.ndarray, direction: float, out: np.ndarray) -> None:  # p
         out[i] = ring
 
 
-def rings_from_scan_order(points_xyz: FloatArray) -> IntArray:
+def rings_from_scan_order(points_xyz: FloatArray, azimuth: FloatArray | None = None) -> IntArray:
     """Ring index per point from the storage (firing) order of a sweep.
 
     Args:
         points_xyz: ``(N, 3)`` metres, LiDAR sensor frame (x forward, y left, z up), in storage order.
+        azimuth: ``(N,)`` ``arctan2(y, x)`` of the points, radians, when the caller has it already.
 
     Returns:
         ``(N,)`` int64 ring index, 0 for the first stored laser scan, increasing by one per scan. Rings are
@@ -61,7 +62,11 @@ def rings_from_scan_order(points_xyz: FloatArray) -> IntArray:
     out = np.zeros(n, dtype=np.int64)
     if n == 0:
         return out
-    azimuth = np.ascontiguousarray(np.arctan2(p[:, 1], p[:, 0]))
+    if azimuth is None:
+        azimuth = np.arctan2(p[:, 1], p[:, 0])
+    elif np.shape(azimuth) != (n,):
+        raise ValueError(f"azimuth: expected shape ({n},), got {np.shape(azimuth)}")
+    azimuth = np.ascontiguousarray(azimuth, dtype=np.float64)
     # Spin direction: the sign of the typical azimuth step (counter-clockwise for KITTI's HDL-64).
     steps = (np.diff(azimuth) + np.pi) % (2.0 * np.pi) - np.pi if n > 1 else np.zeros(1)
     direction = 1.0 if np.median(steps) >= 0.0 else -1.0

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from fusioncheck.geometry import box_iou, camera
 from fusioncheck.kernels import edge_score, grid_clusters, ground_scan, points_in_boxes, scan_lines
+from fusioncheck.kernels.lidar_edges import warm_up as lidar_edges_warm_up
 
 #: The warm-up callables, one per kernel module: each compiles (or loads from the cache) its kernels.
 WARM_UPS: tuple[Callable[[], None], ...] = (
@@ -24,6 +25,7 @@ WARM_UPS: tuple[Callable[[], None], ...] = (
     scan_lines.warm_up,
     box_iou.warm_up,
     grid_clusters.warm_up,
+    lidar_edges_warm_up,
 )
 
 
