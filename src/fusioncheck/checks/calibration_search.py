@@ -192,6 +192,11 @@ class EdgeObjective:
         self.total_weight = float(sum(f.weights.sum() for f in frames))
         self._cache: dict[tuple[float, ...], float] = {}
 
+    @property
+    def evaluations(self) -> int:
+        """Distinct candidates scored so far (each is scored once, see :meth:`__call__`)."""
+        return len(self._cache)
+
     def per_frame(self, rotations: FloatArray, translations: FloatArray) -> FloatArray:
         """``(F, M)`` raw weighted scores of every frame for ``M`` candidate motions."""
         return np.stack([
