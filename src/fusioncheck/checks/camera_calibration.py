@@ -52,6 +52,7 @@ from fusioncheck.checks.edge_evidence import (
     depth_edges,
     reflectance_discontinuities,
     scaled_intrinsics,
+    scan_line_order,
 )
 from fusioncheck.errors import TimeRangeError
 from fusioncheck.geometry.se3 import SE3
@@ -108,13 +109,15 @@ def lidar_edge_points(
     if keep is not None:
         usable &= keep
     xyz, ring = xyz[usable], ring[usable]
-    idx, weights, positions = depth_edges(xyz, ring, DiscontinuityParameters())
+    order = scan_line_order(xyz, ring)  # sorted once for both edge kinds
+    idx, weights, positions = depth_edges(xyz, ring, DiscontinuityParameters(), scan_order=order)
     if reflectance_weight > 0.0 and "intensity" in names:
         r_idx, r_w = reflectance_discontinuities(
             xyz,
             sweep.points[usable, names.index("intensity")].astype(np.float64),
             ring,
             ReflectanceParameters(weight=reflectance_weight),
+            scan_order=order,
         )
         keep = ~np.isin(r_idx, idx)
         positions = np.concatenate([positions, xyz[r_idx[keep]]])

@@ -93,6 +93,7 @@ def depth_edges(
     points_sensor: FloatArray,
     ring: np.ndarray | None = None,
     parameters: DiscontinuityParameters | None = None,
+    scan_order: IntArray | None = None,
 ) -> tuple[IntArray, FloatArray, FloatArray]:
     """LiDAR points on the near side of a depth jump to a neighbour, and where the edge itself lies.
 
@@ -113,6 +114,8 @@ def depth_edges(
         points_sensor: ``(N, 3)`` metres, LiDAR sensor frame (any float dtype), z up.
         ring: ``(N,)`` integer beam index per point, or ``None`` to recover it from the storage order.
         parameters: thresholds (defaults: :class:`DiscontinuityParameters`).
+        scan_order: ``(N,)`` ``np.lexsort((azimuth, ring))`` when the caller has it (with ``ring`` given;
+            :func:`scan_line_order`), to sort once for several edge kinds.
 
     The silhouette itself lies somewhere between the near point and the far neighbour's ray, on average
     half a sampling step beyond the near point: a ring's last hit on a car roof is below the roof's edge.
@@ -142,7 +145,7 @@ def depth_edges(
         # lasers; points there take no part.
         seam = np.abs(_wrap(azimuth - azimuth[0])) <= math.radians(_SEAM_GUARD_DEG)
         rng = np.where(seam, np.nan, rng)
-    order = np.lexsort((azimuth, r))
+    order = _order(azimuth, r, scan_order if ring is not None else None)
     max_gap = math.radians(p.max_gap_deg)
     usable = np.isfinite(rng) & (rng >= p.min_range_m)
     weight = np.zeros(n)
@@ -326,6 +329,7 @@ def reflectance_discontinuities(
     intensity: FloatArray,
     ring: np.ndarray | None = None,
     parameters: ReflectanceParameters | None = None,
+    scan_order: IntArray | None = None,
 ) -> tuple[IntArray, FloatArray]:
     """LiDAR points on the bright side of an intensity edge along their scan line.
 
@@ -338,6 +342,7 @@ def reflectance_discontinuities(
         intensity: ``(N,)`` intensity (reflectance) per point, any non-negative scale.
         ring: ``(N,)`` beam index, or ``None`` to recover rings from the storage order.
         parameters: thresholds (defaults: :class:`ReflectanceParameters`).
+        scan_order: ``(N,)`` ``np.lexsort((azimuth, ring))`` when the caller has it (with ``ring`` given).
 
     Returns:
         ``indices`` ``(M,)`` int64 (ascending) and ``weights`` ``(M,)`` float64 (all ``parameters.weight``).
@@ -357,7 +362,7 @@ def reflectance_discontinuities(
     azimuth = np.arctan2(pts[:, 1], pts[:, 0])
     rng = np.sqrt(np.einsum("ij,ij->i", pts, pts))
     r = rings_from_scan_order(pts) if ring is None else np.asarray(ring).reshape(-1).astype(np.int64)
-    order = np.lexsort((azimuth, r))
+    order = _order(azimuth, r, scan_order if ring is not None else None)
     a, b = order[:-1], order[1:]
     gap = np.abs(_wrap(azimuth[b] - azimuth[a]))
     ok = (
@@ -370,6 +375,21 @@ def reflectance_discontinuities(
     bright = np.concatenate([b[ok & (step > p.min_jump)], a[ok & (-step > p.min_jump)]])
     indices = np.unique(bright).astype(np.int64)
     return indices, np.full(indices.size, p.weight)
+
+
+def scan_line_order(points_sensor: FloatArray, ring: np.ndarray) -> IntArray:
+    """``(N,)`` point indices sorted by ring, then azimuth (``np.lexsort((azimuth, ring))``), stable."""
+    pts = np.asarray(points_sensor, dtype=np.float64)
+    return np.lexsort((np.arctan2(pts[:, 1], pts[:, 0]), np.asarray(ring).reshape(-1).astype(np.int64)))
+
+
+def _order(azimuth: FloatArray, ring: IntArray, given: IntArray | None) -> IntArray:
+    if given is None:
+        return np.lexsort((azimuth, ring))
+    order = np.asarray(given)
+    if order.shape != azimuth.shape:
+        raise ValueError(f"scan_order: expected shape {azimuth.shape}, got {order.shape}")
+    return order
 
 
 def _wrap(angle: FloatArray) -> FloatArray:
