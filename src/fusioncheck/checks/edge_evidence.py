@@ -193,7 +193,8 @@ def depth_edges(
     add_pairs(a_all[same_line], b_all[same_line], 0.0, beyond_a=before[same_line], beyond_b=after[same_line])
     if p.vertical:
         sorted_ring = r[order]
-        _, starts = np.unique(sorted_ring, return_index=True)
+        # The first index of every ring value (np.unique(..., return_index=True) of sorted values).
+        starts = np.concatenate([[0], np.flatnonzero(sorted_ring[1:] != sorted_ring[:-1]) + 1])
         ends = np.append(starts[1:], n)
         median_el = segment_medians(elevation, order, starts, ends)
         by_elevation = np.argsort(median_el)

@@ -27,8 +27,9 @@ def _sample_bilinear(image: np.ndarray, u: float, v: float) -> float:  # pragma:
     h, w = image.shape
     uc = min(max(u, 0.0), w - 1.0)
     vc = min(max(v, 0.0), h - 1.0)
-    u0 = min(math.floor(uc), w - 1)
-    v0 = min(math.floor(vc), h - 1)
+    # uc, vc >= 0: truncation is the floor (and cheaper than math.floor).
+    u0 = min(int(uc), w - 1)
+    v0 = min(int(vc), h - 1)
     u1 = min(u0 + 1, w - 1)
     v1 = min(v0 + 1, h - 1)
     fu = uc - u0
