@@ -211,7 +211,11 @@ class EdgeObjective:
         """Objective ``(M,)`` of ``M`` candidates: ``rpy_deg`` and ``translation_flu_m`` ``(M, 3)``."""
         rpy = np.atleast_2d(np.asarray(rpy_deg, dtype=np.float64))
         flu = np.atleast_2d(np.asarray(translation_flu_m, dtype=np.float64))
-        keys = [(*a.tolist(), *b.tolist()) for a, b in zip(rpy, flu, strict=True)]
+        if rpy.shape != flu.shape:
+            raise ValueError(
+                f"rpy_deg and translation_flu_m: expected equal (M, 3) shapes, got {rpy.shape}, {flu.shape}"
+            )
+        keys = list(map(tuple, np.concatenate([rpy, flu], axis=1).tolist()))
         # A pattern search revisits candidates (overlapping neighbourhoods, starts converging on one peak):
         # each distinct candidate is scored once (the kernel scores candidates independently, so a cached
         # value is the value a new evaluation would give).
