@@ -100,3 +100,14 @@ def test_sweeps_without_scan_lines_are_not_estimable(kitti_frame: tuple[object, 
     )
     with pytest.raises(ScanLinesUnknown, match="no ring"):
         lidar_edge_points(LidarSweep(sweep.sample, shuffled, None, sweep.column_names), 3.0)
+
+
+def test_batched_rotations_equal_cv2_rodrigues_bit_for_bit() -> None:
+    from fusioncheck.checks.calibration_search import rotations_from_rpy_deg
+
+    rpy = np.random.default_rng(2).uniform(-3.0, 3.0, (200, 3))
+    rpy[0] = 0.0
+    rpy[1] = [0.0, 0.0, 0.125]
+    batched = rotations_from_rpy_deg(rpy)
+    single = np.stack([rotation_from_rpy_deg(r) for r in rpy])
+    np.testing.assert_array_equal(batched, single)

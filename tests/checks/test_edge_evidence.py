@@ -151,3 +151,28 @@ def test_reflectance_edges_mark_the_bright_side() -> None:
     bright = np.flatnonzero(intensity > 100)
     assert idx.tolist() == [bright[0], bright[-1]]
     np.testing.assert_allclose(w, 2.5)
+
+
+def test_a_given_scan_order_changes_nothing() -> None:
+    from fusioncheck.checks.edge_evidence import depth_edges, reflectance_discontinuities, scan_line_order
+
+    rng = np.random.default_rng(9)
+    az = np.tile(np.linspace(-np.pi, np.pi, 900, endpoint=False), 8)
+    ring = np.repeat(np.arange(8), 900)
+    el = np.radians(-10.0 + 1.5 * ring)
+    r = np.where(rng.random(az.size) < 0.1, 30.0, 10.0) + rng.normal(0.0, 0.02, az.size)
+    pts = np.column_stack([r * np.cos(el) * np.cos(az), r * np.cos(el) * np.sin(az), r * np.sin(el)])
+    intensity = np.where(rng.random(az.size) < 0.05, 200.0, 20.0)
+    order = scan_line_order(pts, ring)
+    plain = depth_edges(pts, ring)
+    given = depth_edges(pts, ring, scan_order=order)
+    assert plain[0].size > 100
+    for a, b in zip(plain, given, strict=True):
+        np.testing.assert_array_equal(a, b)
+    refl = reflectance_discontinuities(pts, intensity, ring)
+    assert refl[0].size > 50
+    np.testing.assert_array_equal(
+        refl[0], reflectance_discontinuities(pts, intensity, ring, scan_order=order)[0]
+    )
+    with pytest.raises(ValueError, match="scan_order"):
+        depth_edges(pts, ring, scan_order=order[:-1])

@@ -69,6 +69,12 @@ def test_twenty_logs_one_corrupt_give_19_results_and_one_error(reference, delive
     assert [s["name"] for s in sequences[:10]] == [f"sim-5-{i:04d}" for i in range(10)]
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT as on a terminal. A shell that starts a job in the background (``cmd &``, as a
+    CI runner may) ignores SIGINT for it, and the ignored disposition would survive into the run."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(("sig", "workers"), [(signal.SIGINT, "2"), (signal.SIGKILL, "1")])
 def test_killed_run_resumes_without_loss_or_recomputation(delivery, reference, tmp_path, sig, workers):
     # Interrupt the run once some results are written. On a loaded machine the poll can lag behind the
@@ -76,7 +82,14 @@ def test_killed_run_resumes_without_loss_or_recomputation(delivery, reference, t
     for attempt, threshold in enumerate((6, 3, 1)):
         out = tmp_path / f"out{attempt}"
         args = cli("run", *map(str, delivery.roots), "--out", str(out), "--workers", workers, "--no-progress")
-        proc = subprocess.Popen(args, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            args,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_default_sigint,
+        )
         folder = out / "sequences"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:

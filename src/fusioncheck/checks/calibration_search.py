@@ -52,6 +52,32 @@ def rotation_from_rpy_deg(rpy_deg: FloatArray) -> FloatArray:
     return np.asarray(matrix, dtype=np.float64)
 
 
+def rotations_from_rpy_deg(rpy_deg: FloatArray) -> FloatArray:
+    """``(M, 3, 3)`` rotation matrices of ``(M, 3)`` roll/pitch/yaw rotation vectors in degrees.
+
+    :func:`rotation_from_rpy_deg` for many candidates at once: the Rodrigues formula in OpenCV's order
+    (``c I + (1 - c) r r^T + s [r]_x`` with the unit axis ``r``), without one ``cv2.Rodrigues`` call each.
+    """
+    rotvec = np.radians(np.asarray(rpy_deg, dtype=np.float64).reshape(-1, 3)) @ _AXES_CAM
+    theta = np.sqrt(np.sum(rotvec * rotvec, axis=1))
+    small = theta < np.finfo(np.float64).eps
+    axis = rotvec * (1.0 / np.where(small, 1.0, theta))[:, None]
+    c, s = np.cos(theta), np.sin(theta)
+    x, y, z = axis[:, 0], axis[:, 1], axis[:, 2]
+    out = (1.0 - c)[:, None, None] * (axis[:, :, None] * axis[:, None, :])
+    out[:, 0, 0] += c
+    out[:, 1, 1] += c
+    out[:, 2, 2] += c
+    out[:, 0, 1] -= s * z
+    out[:, 0, 2] += s * y
+    out[:, 1, 0] += s * z
+    out[:, 1, 2] -= s * x
+    out[:, 2, 0] -= s * y
+    out[:, 2, 1] += s * x
+    out[small] = np.eye(3)
+    return out
+
+
 def rpy_deg_from_rotation(rotation: FloatArray) -> FloatArray:
     """Inverse of :func:`rotation_from_rpy_deg`: ``(3,)`` roll, pitch, yaw in degrees."""
     rotvec, _ = cv2.Rodrigues(np.asarray(rotation, dtype=np.float64))
@@ -164,6 +190,12 @@ class EdgeObjective:
         r = max_valid_radius(self.k)
         self.r2_max = r * r
         self.total_weight = float(sum(f.weights.sum() for f in frames))
+        self._cache: dict[tuple[float, ...], float] = {}
+
+    @property
+    def evaluations(self) -> int:
+        """Distinct candidates scored so far (each is scored once, see :meth:`__call__`)."""
+        return len(self._cache)
 
     def per_frame(self, rotations: FloatArray, translations: FloatArray) -> FloatArray:
         """``(F, M)`` raw weighted scores of every frame for ``M`` candidate motions."""
@@ -177,9 +209,24 @@ class EdgeObjective:
 
     def __call__(self, rpy_deg: FloatArray, translation_flu_m: FloatArray) -> FloatArray:
         """Objective ``(M,)`` of ``M`` candidates: ``rpy_deg`` and ``translation_flu_m`` ``(M, 3)``."""
-        rotations = np.stack([rotation_from_rpy_deg(r) for r in np.atleast_2d(rpy_deg)])
-        translations = np.atleast_2d(translation_flu_m) @ _AXES_CAM
-        return np.asarray(self.per_frame(rotations, translations).sum(axis=0) / max(self.total_weight, 1e-12))
+        rpy = np.atleast_2d(np.asarray(rpy_deg, dtype=np.float64))
+        flu = np.atleast_2d(np.asarray(translation_flu_m, dtype=np.float64))
+        if rpy.shape != flu.shape:
+            raise ValueError(
+                f"rpy_deg and translation_flu_m: expected equal (M, 3) shapes, got {rpy.shape}, {flu.shape}"
+            )
+        keys = list(map(tuple, np.concatenate([rpy, flu], axis=1).tolist()))
+        # A pattern search revisits candidates (overlapping neighbourhoods, starts converging on one peak):
+        # each distinct candidate is scored once (the kernel scores candidates independently, so a cached
+        # value is the value a new evaluation would give).
+        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if missing:
+            todo = np.array(missing, dtype=np.float64)
+            rotations = rotations_from_rpy_deg(todo[:, :3])
+            translations = todo[:, 3:] @ _AXES_CAM
+            values = self.per_frame(rotations, translations).sum(axis=0) / max(self.total_weight, 1e-12)
+            self._cache.update(zip(missing, values.tolist(), strict=True))
+        return np.array([self._cache[k] for k in keys], dtype=np.float64)
 
     def block_scores(self, rpy_deg: FloatArray, translation_flu_m: FloatArray, blocks: int) -> FloatArray:
         """``(F * blocks,)`` objective of one candidate per (frame, image strip), normalised per strip."""

@@ -52,10 +52,12 @@ from fusioncheck.checks.edge_evidence import (
     depth_edges,
     reflectance_discontinuities,
     scaled_intrinsics,
+    scan_line_order,
 )
 from fusioncheck.errors import TimeRangeError
 from fusioncheck.geometry.se3 import SE3
 from fusioncheck.kernels.edge_distance import EdgeParameters, edge_attraction, edge_distance, edge_map
+from fusioncheck.kernels.lidar_edges import fov_mask
 from fusioncheck.kernels.scan_lines import rings_from_scan_order
 from fusioncheck.scene.sensors import CameraIntrinsics, Modality
 from fusioncheck.typing import FloatArray
@@ -92,10 +94,13 @@ def lidar_edge_points(
         ring = ring_column
         usable = np.ones(xyz.shape[0], dtype=bool)
     else:
-        ring = rings_from_scan_order(xyz)
-        # Near the azimuth where every scan starts, recovered rings are least certain (see depth_edges).
         azimuth = np.arctan2(xyz[:, 1], xyz[:, 0])
-        usable = np.abs((azimuth - azimuth[0] + np.pi) % (2 * np.pi) - np.pi) > np.radians(1.5)
+        ring = rings_from_scan_order(xyz, azimuth)
+        # Near the azimuth where every scan starts, recovered rings are least certain (see depth_edges);
+        # only the points kept need the test.
+        usable = np.ones(xyz.shape[0], dtype=bool) if keep is None else np.asarray(keep, dtype=bool).copy()
+        a = azimuth[usable]
+        usable[usable] = np.abs((a - azimuth[0] + np.pi) % (2 * np.pi) - np.pi) > np.radians(1.5)
         if not scan_lines_plausible(xyz, ring):
             raise ScanLinesUnknown(
                 "the LiDAR sweep has no ring (beam) index and its storage order is not a scan order, so its "
@@ -104,13 +109,15 @@ def lidar_edge_points(
     if keep is not None:
         usable &= keep
     xyz, ring = xyz[usable], ring[usable]
-    idx, weights, positions = depth_edges(xyz, ring, DiscontinuityParameters())
+    order = scan_line_order(xyz, ring)  # sorted once for both edge kinds
+    idx, weights, positions = depth_edges(xyz, ring, DiscontinuityParameters(), scan_order=order)
     if reflectance_weight > 0.0 and "intensity" in names:
         r_idx, r_w = reflectance_discontinuities(
             xyz,
             sweep.points[usable, names.index("intensity")].astype(np.float64),
             ring,
             ReflectanceParameters(weight=reflectance_weight),
+            scan_order=order,
         )
         keep = ~np.isin(r_idx, idx)
         positions = np.concatenate([positions, xyz[r_idx[keep]]])
@@ -145,15 +152,32 @@ def scan_lines_plausible(points: np.ndarray, ring: np.ndarray, max_spread_deg: f
     return bool(spreads) and float(np.median(spreads)) <= max_spread_deg
 
 
-def field_of_view(
-    points_lidar: np.ndarray, camera_from_lidar: SE3, intrinsics: CameraIntrinsics, shape: tuple[int, ...]
-) -> np.ndarray:
-    """Which LiDAR points lie in front of the camera within its (pinhole) field of view plus ~10 deg."""
-    pc = camera_from_lidar.transform_points(np.asarray(points_lidar, dtype=np.float64))
+def _frustum(intrinsics: CameraIntrinsics, shape: tuple[int, ...]) -> tuple[float, float]:
     m = intrinsics.matrix
     h, w = shape[0], shape[1]
     half_u = max(m[0, 2] + 0.5, w - 0.5 - m[0, 2]) / m[0, 0] + 0.2
     half_v = max(m[1, 2] + 0.5, h - 0.5 - m[1, 2]) / m[1, 1] + 0.2
+    return float(half_u), float(half_v)
+
+
+def field_of_view(
+    points_lidar: np.ndarray, camera_from_lidar: SE3, intrinsics: CameraIntrinsics, shape: tuple[int, ...]
+) -> np.ndarray:
+    """Which LiDAR points lie in front of the camera within its (pinhole) field of view plus ~10 deg.
+
+    ``points_lidar``: ``(N, 3)`` metres (float32 or float64, e.g. a column view of the sweep); one pass of
+    :func:`~fusioncheck.kernels.lidar_edges.fov_mask`. Returns ``(N,)`` bool.
+    """
+    half_u, half_v = _frustum(intrinsics, shape)
+    return fov_mask(points_lidar, camera_from_lidar.rotation, camera_from_lidar.translation, half_u, half_v)
+
+
+def field_of_view_reference(
+    points_lidar: np.ndarray, camera_from_lidar: SE3, intrinsics: CameraIntrinsics, shape: tuple[int, ...]
+) -> np.ndarray:
+    """Plain-numpy reference of :func:`field_of_view`; for tests."""
+    pc = camera_from_lidar.transform_points(np.asarray(points_lidar, dtype=np.float64))
+    half_u, half_v = _frustum(intrinsics, shape)
     z = pc[:, 2]
     return np.asarray((z > 0.5) & (np.abs(pc[:, 0]) < half_u * z) & (np.abs(pc[:, 1]) < half_v * z))
 

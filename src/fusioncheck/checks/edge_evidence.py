@@ -22,6 +22,7 @@ import numpy as np
 from fusioncheck.errors import check_shape
 from fusioncheck.geometry.camera import project_points
 from fusioncheck.kernels.edge_score import score_projected
+from fusioncheck.kernels.lidar_edges import segment_medians, vertical_neighbours
 from fusioncheck.kernels.scan_lines import rings_from_scan_order
 from fusioncheck.scene.sensors import CameraIntrinsics
 from fusioncheck.typing import BoolArray, FloatArray, IntArray
@@ -92,6 +93,7 @@ def depth_edges(
     points_sensor: FloatArray,
     ring: np.ndarray | None = None,
     parameters: DiscontinuityParameters | None = None,
+    scan_order: IntArray | None = None,
 ) -> tuple[IntArray, FloatArray, FloatArray]:
     """LiDAR points on the near side of a depth jump to a neighbour, and where the edge itself lies.
 
@@ -112,6 +114,8 @@ def depth_edges(
         points_sensor: ``(N, 3)`` metres, LiDAR sensor frame (any float dtype), z up.
         ring: ``(N,)`` integer beam index per point, or ``None`` to recover it from the storage order.
         parameters: thresholds (defaults: :class:`DiscontinuityParameters`).
+        scan_order: ``(N,)`` ``np.lexsort((azimuth, ring))`` when the caller has it (with ``ring`` given;
+            :func:`scan_line_order`), to sort once for several edge kinds.
 
     The silhouette itself lies somewhere between the near point and the far neighbour's ray, on average
     half a sampling step beyond the near point: a ring's last hit on a car roof is below the roof's edge.
@@ -141,7 +145,7 @@ def depth_edges(
         # lasers; points there take no part.
         seam = np.abs(_wrap(azimuth - azimuth[0])) <= math.radians(_SEAM_GUARD_DEG)
         rng = np.where(seam, np.nan, rng)
-    order = np.lexsort((azimuth, r))
+    order = _order(azimuth, r, scan_order if ring is not None else None)
     max_gap = math.radians(p.max_gap_deg)
     usable = np.isfinite(rng) & (rng >= p.min_range_m)
     weight = np.zeros(n)
@@ -189,21 +193,16 @@ def depth_edges(
     add_pairs(a_all[same_line], b_all[same_line], 0.0, beyond_a=before[same_line], beyond_b=after[same_line])
     if p.vertical:
         sorted_ring = r[order]
-        _, starts = np.unique(sorted_ring, return_index=True)
+        # The first index of every ring value (np.unique(..., return_index=True) of sorted values).
+        starts = np.concatenate([[0], np.flatnonzero(sorted_ring[1:] != sorted_ring[:-1]) + 1])
         ends = np.append(starts[1:], n)
-        median_el = np.array([np.median(elevation[order[s:e]]) for s, e in zip(starts, ends, strict=True)])
+        median_el = segment_medians(elevation, order, starts, ends)
         by_elevation = np.argsort(median_el)
         # A vertical pair must be about one ring spacing apart in elevation (not a point of a third ring
         # near a scan seam, where ring assignment from the storage order is least certain).
         spacing = np.diff(median_el[by_elevation])
         max_elevation_gap = 2.0 * float(np.median(spacing)) if spacing.size else math.inf
-        up = np.full(n, -1, dtype=np.int64)
-        down = np.full(n, -1, dtype=np.int64)
-        for lo, hi in itertools.pairwise(by_elevation):
-            lower = order[starts[lo] : ends[lo]]
-            upper = order[starts[hi] : ends[hi]]
-            up[lower] = _nearest_by_azimuth(azimuth, lower, upper)
-            down[upper] = _nearest_by_azimuth(azimuth, upper, lower)
+        up, down = vertical_neighbours(azimuth, order, starts, ends, by_elevation)
         a = np.flatnonzero(up >= 0)
         b = up[a]
 
@@ -331,6 +330,7 @@ def reflectance_discontinuities(
     intensity: FloatArray,
     ring: np.ndarray | None = None,
     parameters: ReflectanceParameters | None = None,
+    scan_order: IntArray | None = None,
 ) -> tuple[IntArray, FloatArray]:
     """LiDAR points on the bright side of an intensity edge along their scan line.
 
@@ -343,6 +343,7 @@ def reflectance_discontinuities(
         intensity: ``(N,)`` intensity (reflectance) per point, any non-negative scale.
         ring: ``(N,)`` beam index, or ``None`` to recover rings from the storage order.
         parameters: thresholds (defaults: :class:`ReflectanceParameters`).
+        scan_order: ``(N,)`` ``np.lexsort((azimuth, ring))`` when the caller has it (with ``ring`` given).
 
     Returns:
         ``indices`` ``(M,)`` int64 (ascending) and ``weights`` ``(M,)`` float64 (all ``parameters.weight``).
@@ -362,7 +363,7 @@ def reflectance_discontinuities(
     azimuth = np.arctan2(pts[:, 1], pts[:, 0])
     rng = np.sqrt(np.einsum("ij,ij->i", pts, pts))
     r = rings_from_scan_order(pts) if ring is None else np.asarray(ring).reshape(-1).astype(np.int64)
-    order = np.lexsort((azimuth, r))
+    order = _order(azimuth, r, scan_order if ring is not None else None)
     a, b = order[:-1], order[1:]
     gap = np.abs(_wrap(azimuth[b] - azimuth[a]))
     ok = (
@@ -377,9 +378,39 @@ def reflectance_discontinuities(
     return indices, np.full(indices.size, p.weight)
 
 
+def scan_line_order(points_sensor: FloatArray, ring: np.ndarray) -> IntArray:
+    """``(N,)`` point indices sorted by ring, then azimuth (``np.lexsort((azimuth, ring))``), stable."""
+    pts = np.asarray(points_sensor, dtype=np.float64)
+    return np.lexsort((np.arctan2(pts[:, 1], pts[:, 0]), np.asarray(ring).reshape(-1).astype(np.int64)))
+
+
+def _order(azimuth: FloatArray, ring: IntArray, given: IntArray | None) -> IntArray:
+    if given is None:
+        return np.lexsort((azimuth, ring))
+    order = np.asarray(given)
+    if order.shape != azimuth.shape:
+        raise ValueError(f"scan_order: expected shape {azimuth.shape}, got {order.shape}")
+    return order
+
+
 def _wrap(angle: FloatArray) -> FloatArray:
     """Angles wrapped to ``[-pi, pi)``."""
     return np.asarray((angle + math.pi) % (2.0 * math.pi) - math.pi)
+
+
+def vertical_neighbours_reference(
+    azimuth: FloatArray, order: IntArray, starts: IntArray, ends: IntArray, by_elevation: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Plain-numpy reference of :func:`~fusioncheck.kernels.lidar_edges.vertical_neighbours`; for tests."""
+    n = azimuth.shape[0]
+    up = np.full(n, -1, dtype=np.int64)
+    down = np.full(n, -1, dtype=np.int64)
+    for lo, hi in itertools.pairwise(by_elevation):
+        lower = order[starts[lo] : ends[lo]]
+        upper = order[starts[hi] : ends[hi]]
+        up[lower] = _nearest_by_azimuth(azimuth, lower, upper)
+        down[upper] = _nearest_by_azimuth(azimuth, upper, lower)
+    return up, down
 
 
 def _nearest_by_azimuth(azimuth: FloatArray, points: IntArray, line: IntArray) -> IntArray:

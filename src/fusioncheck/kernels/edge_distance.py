@@ -109,7 +109,7 @@ def edge_distance(edges: np.ndarray) -> Float32Array:
     if not e.any():
         return np.full(e.shape, float(e.shape[0] + e.shape[1]), dtype=np.float32)
     # distanceTransform measures the distance to the nearest zero pixel: edges must be the zeros.
-    non_edge = np.where(e, 0, 255).astype(np.uint8)
+    non_edge = np.where(e, np.uint8(0), np.uint8(255))  # uint8 directly, no int64 intermediate
     # The 5x5 chamfer mask approximates the Euclidean distance within ~2 % at a tenth of the exact
     # transform's cost; the attraction decays over a few pixels, so the difference does not matter.
     return np.asarray(cv2.distanceTransform(non_edge, cv2.DIST_L2, cv2.DIST_MASK_5), dtype=np.float32)

@@ -27,8 +27,9 @@ def _sample_bilinear(image: np.ndarray, u: float, v: float) -> float:  # pragma:
     h, w = image.shape
     uc = min(max(u, 0.0), w - 1.0)
     vc = min(max(v, 0.0), h - 1.0)
-    u0 = min(math.floor(uc), w - 1)
-    v0 = min(math.floor(vc), h - 1)
+    # uc, vc >= 0: truncation is the floor (and cheaper than math.floor).
+    u0 = min(int(uc), w - 1)
+    v0 = min(int(vc), h - 1)
     u1 = min(u0 + 1, w - 1)
     v1 = min(v0 + 1, h - 1)
     fu = uc - u0
@@ -146,18 +147,29 @@ def _score_transforms_kernel(
 ) -> None:  # pragma: no cover - compiled; covered by the NUMBA_DISABLE_JIT run
     fx, fy, cx, cy, skew = camera[0], camera[1], camera[2], camera[3], camera[4]
     k1, k2, p1, p2, k3, k4, k5, k6 = k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]
+    distorted = k1 != 0.0 or k2 != 0.0 or p1 != 0.0 or p2 != 0.0 or k3 != 0.0 or k4 != 0.0
+    distorted = distorted or k5 != 0.0 or k6 != 0.0
     h, w = image.shape
-    for m in range(rotations.shape[0]):
-        r = rotations[m]
-        t = translations[m]
-        total = 0.0
-        for i in range(points.shape[0]):
-            x0 = points[i, 0]
-            y0 = points[i, 1]
-            z0 = points[i, 2]
-            px = r[0, 0] * x0 + r[0, 1] * y0 + r[0, 2] * z0 + t[0]
-            py = r[1, 0] * x0 + r[1, 1] * y0 + r[1, 2] * z0 + t[1]
-            pz = r[2, 0] * x0 + r[2, 1] * y0 + r[2, 2] * z0 + t[2]
+    n_cand = rotations.shape[0]
+    r = np.empty((n_cand, 12))
+    for m in range(n_cand):
+        for a in range(3):
+            for b in range(3):
+                r[m, 3 * a + b] = rotations[m, a, b]
+            r[m, 9 + a] = translations[m, a]
+        out[m] = 0.0
+    # Points outer, candidates inner: the candidates of one search step move a point by a few pixels, so
+    # the image rows it samples stay in cache. Each candidate still sums its points in index order (the
+    # same additions as a candidate-by-candidate loop).
+    for i in range(points.shape[0]):
+        x0 = points[i, 0]
+        y0 = points[i, 1]
+        z0 = points[i, 2]
+        wi = weights[i]
+        for m in range(n_cand):
+            px = r[m, 0] * x0 + r[m, 1] * y0 + r[m, 2] * z0 + r[m, 9]
+            py = r[m, 3] * x0 + r[m, 4] * y0 + r[m, 5] * z0 + r[m, 10]
+            pz = r[m, 6] * x0 + r[m, 7] * y0 + r[m, 8] * z0 + r[m, 11]
             if not pz >= min_depth_m:
                 continue
             # The projection of fusioncheck.geometry.camera, same formula and operation order.
@@ -167,21 +179,26 @@ def _score_transforms_kernel(
             r2 = x * x + y * y
             if not r2 < r2_max:
                 continue
-            r4 = r2 * r2
-            r6 = r4 * r2
-            a1 = 2.0 * x * y
-            a2 = r2 + 2.0 * x * x
-            a3 = r2 + 2.0 * y * y
-            cdist = 1.0 + k1 * r2 + k2 * r4 + k3 * r6
-            icdist2 = 1.0 / (1.0 + k4 * r2 + k5 * r4 + k6 * r6)
-            xd = x * cdist * icdist2 + p1 * a1 + p2 * a2
-            yd = y * cdist * icdist2 + p1 * a3 + p2 * a1
+            if distorted:
+                r4 = r2 * r2
+                r6 = r4 * r2
+                a1 = 2.0 * x * y
+                a2 = r2 + 2.0 * x * x
+                a3 = r2 + 2.0 * y * y
+                cdist = 1.0 + k1 * r2 + k2 * r4 + k3 * r6
+                icdist2 = 1.0 / (1.0 + k4 * r2 + k5 * r4 + k6 * r6)
+                xd = x * cdist * icdist2 + p1 * a1 + p2 * a2
+                yd = y * cdist * icdist2 + p1 * a3 + p2 * a1
+            else:
+                # All coefficients zero: the model above is the identity (cdist = icdist2 = 1, no tangential
+                # terms), to the last bit.
+                xd = x
+                yd = y
             u = xd * fx + skew * yd + cx
             v = yd * fy + cy
             if not (u >= -0.5 and u < w - 0.5 and v >= -0.5 and v < h - 0.5):
                 continue
-            total += weights[i] * _sample_bilinear(image, u, v)
-        out[m] = total
+            out[m] += wi * _sample_bilinear(image, u, v)
 
 
 def score_transforms(

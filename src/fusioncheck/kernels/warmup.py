@@ -19,6 +19,7 @@ from fusioncheck.kernels import (
     edge_score,
     grid_clusters,
     ground_scan,
+    lidar_edges,
     points_in_boxes,
     scan_lines,
 )
@@ -34,6 +35,7 @@ WARM_UPS: tuple[Callable[[], None], ...] = (
     scan_lines.warm_up,
     box_iou.warm_up,
     grid_clusters.warm_up,
+    lidar_edges.warm_up,
 )
 
 
