@@ -30,7 +30,11 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
-    "--format", "format_name", default="auto", show_default=True, help="Input format: auto, nuscenes, kitti, av2, openlabel."
+    "--format",
+    "format_name",
+    default="auto",
+    show_default=True,
+    help="Input format: auto, nuscenes, kitti, av2, openlabel.",
 )
 @click.option(
     "--policy",
